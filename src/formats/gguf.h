@@ -14,11 +14,13 @@
 // throw r1::Error naming the file, the key or tensor, and what was expected.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -43,6 +45,13 @@ enum class Type : int32_t {
     F64 = 12,
 };
 const char* type_name(Type t);
+// Bytes of one scalar of type t (1, 2, 4 or 8); 0 for STRING and ARRAY, which have no fixed size.
+size_t type_size(Type t);
+bool is_integer_type(Type t);   // U8 I8 U16 I16 U32 I32 U64 I64
+bool is_unsigned_type(Type t);  // U8 U16 U32 U64 BOOL (stored in Value::u)
+bool is_float_type(Type t);     // F32 F64 (stored in Value::f)
+// A DType that GGUF can store (has a ggml type id): every DType except the safetensors-only F8_E4M3.
+bool is_ggml_dtype(DType t);
 
 // One metadata value. Strings and arrays point into the file mapping (reader) or into the Writer's storage.
 struct Value {
@@ -67,6 +76,10 @@ class File {
     size_t alignment() const { return alignment_; }
     size_t data_offset() const { return data_offset_; }  // start of the tensor blob in the file
     const MappedFile& mapping() const { return map_; }
+    uint64_t file_size() const { return map_.size(); }
+    // Bytes of tensor data: from data_offset() to the end of the last tensor (padding between tensors
+    // included).
+    uint64_t data_size() const { return data_size_; }
 
     const std::vector<std::pair<std::string, Value>>& kv() const { return kv_; }  // file order
     const Value* find(std::string_view key) const;
@@ -95,13 +108,22 @@ class File {
     uint32_t version_ = 0;
     size_t alignment_ = 32;
     size_t data_offset_ = 0;
+    uint64_t data_size_ = 0;
     std::vector<std::pair<std::string, Value>> kv_;
     std::vector<TensorRef> tensors_;
+    // Lookup indices; the views point into kv_ keys and tensors_ names, which do not move after open().
+    std::unordered_map<std::string_view, size_t> kv_index_, tensor_index_;
     friend class Parser;
 };
 
-// Renders a value for `r1 inspect` (long arrays abbreviated: first few elements and the count).
-std::string value_to_string(const Value& v, size_t max_elems = 8);
+// Renders a value for `r1 inspect` (long arrays abbreviated: first few elements and the count). Strings are
+// quoted and escaped; strings longer than max_chars bytes are cut and their length given.
+std::string value_to_string(const Value& v, size_t max_elems = 8, size_t max_chars = SIZE_MAX);
+
+// Element i of a numeric or bool ARRAY value (R1_ASSERTs i < count and a numeric element type).
+int64_t array_int(const Value& v, uint64_t i);  // integer and bool elements (u64 above INT64_MAX wraps)
+uint64_t array_uint(const Value& v, uint64_t i);
+double array_float(const Value& v, uint64_t i);  // any numeric element
 
 // Builds a GGUF v3 file. Keys keep insertion order; setting a key again replaces its value.
 class Writer {
@@ -115,12 +137,16 @@ class Writer {
     void set_u32(const std::string& key, uint32_t v);
     void set_i32(const std::string& key, int32_t v);
     void set_u64(const std::string& key, uint64_t v);
+    void set_i64(const std::string& key, int64_t v);
     void set_f32(const std::string& key, float v);
+    void set_f64(const std::string& key, double v);
     void set_bool(const std::string& key, bool v);
     void set_string(const std::string& key, const std::string& v);
     void set_string_array(const std::string& key, const std::vector<std::string>& v);
     void set_i32_array(const std::string& key, const std::vector<int32_t>& v);
     void set_f32_array(const std::string& key, const std::vector<float>& v);
+    // Any numeric or bool element type: `count` packed little-endian elements of type_size(elem_type) bytes.
+    void set_array(const std::string& key, Type elem_type, const void* data, uint64_t count);
     // Copies a value read from another file (any type, arrays included).
     void set_value(const std::string& key, const Value& v);
     void remove(const std::string& key);
