@@ -1,10 +1,15 @@
 // Byte-level BPE tokenizer, id-exact with Hugging Face `tokenizers` for the DeepSeek-V3/R1, Qwen2
-// (R1-Distill- Qwen) and Llama-3 (R1-Distill-Llama) vocabularies.
+// (R1-Distill-Qwen) and Llama-3 (R1-Distill-Llama) vocabularies.
 //
-// Pipeline (encode): split on added/special tokens (longest match first; CONTROL tokens only when special
-// parsing is on) -> normalise (NFC for Qwen) -> pre-tokenise with the family's hand-written splitter ->
-// byte-level map -> BPE merges by rank (with llama3's ignore_merges) -> ids. No BOS is added here: callers
-// (chat templates, `r1 run`) add it where the model wants it (add_bos()).
+// Pipeline (encode): split on added/special tokens (leftmost, then longest match; CONTROL tokens only when
+// special parsing is on, USER_DEFINED ones such as <think> always) -> normalise (NFC for Qwen) ->
+// pre-tokenise with the family's hand-written splitter (pretokenize.h) -> byte-level map -> BPE merges by
+// rank (with llama3's ignore_merges) -> ids. No BOS is added here: callers (chat templates, `r1 run`) add it
+// where the model wants it (add_bos()).
+//
+// Any byte string can be encoded: invalid UTF-8 bytes become single-byte pieces, so decode(encode(s)) == s
+// (NFC(s) for Qwen). A Tokenizer is immutable after loading; encode/decode may run on many threads at once.
+// Token types follow llama.cpp's converter whichever file the tokenizer came from (see load_hf.cpp).
 #pragma once
 
 #include <cstdint>
@@ -58,6 +63,7 @@ class Tokenizer {
     int32_t n_vocab() const;
     int32_t bos() const;  // -1 if none
     int32_t eos() const;  // -1 if none
+    int32_t pad() const;  // -1 if none
     bool add_bos() const;
     // Id of an exact token string (special or normal), or -1.
     int32_t find(std::string_view token_text) const;
@@ -68,7 +74,11 @@ class Tokenizer {
     bool is_special(int32_t id) const;  // CONTROL (or UNKNOWN/UNUSED)
 
     PreTokenizer pre_tokenizer() const;
+    bool normalizes_nfc() const;  // text is NFC-normalised before pre-tokenisation (Qwen)
+    bool ignores_merges() const;  // a pre-token found in the vocabulary is emitted whole (Llama-3)
     const std::string& chat_template() const;  // empty if none was given
+    // The merges in rank order, as GGUF stores them: "left right" in byte-level text ("Ġ t").
+    const std::vector<std::string>& merges() const;
 
     struct Impl;
 
