@@ -15,6 +15,8 @@ void add_run(CLI::App& app);
 void add_chat(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_quantize(CLI::App& app);
-void add_make_tiny(CLI::App& app);
+void add_convert(CLI::App& app);
+void add_random_model(CLI::App& app);
+void add_serve(CLI::App& app);
 
 }  // namespace r1::cli

@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
     r1::cli::add_chat(app);
     r1::cli::add_bench(app);
     r1::cli::add_quantize(app);
-    r1::cli::add_make_tiny(app);
+    r1::cli::add_convert(app);
+    r1::cli::add_random_model(app);
+    r1::cli::add_serve(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

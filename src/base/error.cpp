@@ -43,6 +43,12 @@ void fail(const char* fmt, ...) {
     throw Error(s);
 }
 
+void assert_failed(const char* file, int line, const char* cond) {
+    std::fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, cond);
+    std::fflush(stderr);
+    std::abort();
+}
+
 void assert_failed(const char* file, int line, const char* cond, const char* fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -21,6 +21,7 @@ std::string vstrfmt(const char* fmt, va_list ap);
 // Throws r1::Error with a formatted message.
 [[noreturn]] void fail(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+[[noreturn]] void assert_failed(const char* file, int line, const char* cond);
 [[noreturn]] void assert_failed(const char* file, int line, const char* cond, const char* fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -29,11 +30,11 @@ std::string vstrfmt(const char* fmt, va_list ap);
 // Always-on invariant check for programmer errors; prints file:line and the message, then aborts.
 #define R1_ASSERT(cond, ...)                                                                            \
     do {                                                                                                \
-        if (__builtin_expect(!(cond), 0)) r1::assert_failed(__FILE__, __LINE__, #cond, "" __VA_ARGS__); \
+        if (__builtin_expect(!(cond), 0)) r1::assert_failed(__FILE__, __LINE__, #cond __VA_OPT__(, ) __VA_ARGS__); \
     } while (0)
 
 #ifdef NDEBUG
 #define R1_DASSERT(cond, ...) ((void)0)
 #else
-#define R1_DASSERT(cond, ...) R1_ASSERT(cond, __VA_ARGS__)
+#define R1_DASSERT(cond, ...) R1_ASSERT(cond __VA_OPT__(, ) __VA_ARGS__)
 #endif

@@ -1,6 +1,8 @@
 // Chat template renderers, one function per format; see chat.h for the formats and the templates they follow.
 #include "engine/chat.h"
 
+#include "engine/templates.h"
+
 #include <cstdint>
 
 #include "base/error.h"
@@ -331,5 +333,7 @@ ChatPrompt render_chat(ChatFormat format, std::span<const ChatMessage> messages,
     }
     fail("render_chat: unknown chat format %d", static_cast<int>(format));
 }
+
+std::string_view deepseek_r1_jinja_template() { return templates::kDeepSeekR1; }
 
 }  // namespace r1

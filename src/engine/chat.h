@@ -79,6 +79,11 @@ struct ChatPrompt {
 ChatPrompt render_chat(ChatFormat format, std::span<const ChatMessage> messages,
                        const RenderOptions& options);
 
+// r1.cpp's own Jinja text for the DeepSeekR1 format (src/engine/templates/deepseek-r1.jinja): written into the
+// GGUFs `r1 random-model` makes so that any engine renders them as R1; checked against the official R1-Distill
+// templates by tests/data/chat/goldens.json.
+std::string_view deepseek_r1_jinja_template();
+
 // Python str.strip() (Jinja's `trim` in Hugging Face templates): Unicode whitespace on both ends.
 std::string_view python_strip(std::string_view s);
 

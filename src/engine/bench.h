@@ -1,0 +1,32 @@
+// Speed measurement like llama-bench: pp<N> = one forward over an N-token prompt in a fresh cache; tg<N> = N
+// single-token decodes from an empty cache. Each test runs once to warm up, then `reps` timed times.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace r1 {
+
+class Model;
+
+struct BenchParams {
+    int64_t n_prompt = 512;  // 0: skip pp
+    int64_t n_gen = 128;     // 0: skip tg
+    int reps = 3;
+    int64_t n_batch = 512;
+    uint64_t seed = 42;      // random token ids
+    bool progress = true;
+};
+
+struct BenchResult {
+    std::string test;     // "pp512", "tg128"
+    int64_t n_tokens = 0;
+    int threads = 0;
+    double avg_ts = 0, stddev_ts = 0;  // tokens per second over the reps
+    std::vector<double> samples_ts;
+};
+
+std::vector<BenchResult> run_bench(const Model& model, const BenchParams& p);
+
+}  // namespace r1

@@ -1,0 +1,115 @@
+#include "kernels/ops.h"
+
+#include <cmath>
+#include <limits>
+
+#include "base/parallel.h"
+
+// target_clones: one copy per ISA, chosen once by the dynamic loader (ifunc). Loops below use
+// `omp simd reduction` so the compiler may reorder the float sums (what makes them vectorise).
+#define R1_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+
+namespace r1 {
+
+R1_CLONES float dot_f32(const float* a, const float* b, int64_t n) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+R1_CLONES void axpy_f32(float* y, float a, const float* x, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+R1_CLONES void scale_f32(float* y, float a, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) y[i] *= a;
+}
+
+R1_CLONES void add_f32(float* y, const float* x, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+R1_CLONES void rms_norm(float* y, const float* x, const float* w, int64_t n, float eps) {
+    float ss = 0;
+#pragma omp simd reduction(+ : ss)
+    for (int64_t i = 0; i < n; i++) ss += x[i] * x[i];
+    const float inv = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * inv * w[i];
+}
+
+void rms_norm_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const float* w, int64_t rows, int64_t n,
+                   float eps) {
+    parallel_for(
+        rows,
+        [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; r++) rms_norm(y + r * ldy, x + r * ldx, w, n, eps);
+        },
+        4);
+}
+
+R1_CLONES void silu_mul(float* out, const float* gate, const float* up, int64_t n) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+}
+
+R1_CLONES float softmax_inplace(float* x, int64_t n) {
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    float sum = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float e = std::exp(x[i] - mx);
+        x[i] = e;
+        sum += e;
+    }
+    const float inv = 1.0f / sum;
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+    return sum;
+}
+
+void rope_apply(float* x, int64_t n_heads, int64_t head_stride, int64_t rope_dim, int64_t pos, const float* inv_freq,
+                RopeStyle style, float mscale, float* cos_sin) {
+    const int64_t half = rope_dim / 2;
+    float* cs = cos_sin;       // [half]
+    float* sn = cos_sin + half;  // [half]
+    for (int64_t i = 0; i < half; i++) {
+        // The angle in double: pos * theta_i loses no precision at long positions.
+        double a = static_cast<double>(pos) * static_cast<double>(inv_freq[i]);
+        cs[i] = static_cast<float>(std::cos(a)) * mscale;
+        sn[i] = static_cast<float>(std::sin(a)) * mscale;
+    }
+    for (int64_t h = 0; h < n_heads; h++) {
+        float* v = x + h * head_stride;
+        if (style == RopeStyle::Norm) {
+            for (int64_t i = 0; i < half; i++) {
+                float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * cs[i] - b * sn[i];
+                v[2 * i + 1] = a * sn[i] + b * cs[i];
+            }
+        } else {
+            for (int64_t i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half];
+                v[i] = a * cs[i] - b * sn[i];
+                v[i + half] = a * sn[i] + b * cs[i];
+            }
+        }
+    }
+}
+
+void attention_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
+                    int64_t d_k, int64_t d_v, float scale, float* scores, float* out) {
+    for (int64_t j = 0; j < n_kv; j++) scores[j] = scale * dot_f32(q, k + j * k_stride, d_k);
+    softmax_inplace(scores, n_kv);
+    for (int64_t i = 0; i < d_v; i++) out[i] = 0;
+    for (int64_t j = 0; j < n_kv; j++) axpy_f32(out, scores[j], v + j * v_stride, d_v);
+}
+
+}  // namespace r1

@@ -1,0 +1,54 @@
+#include "model/scratch.h"
+
+#include <algorithm>
+
+#include "base/error.h"
+#include "base/parallel.h"
+
+namespace r1 {
+
+Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
+    : max_tokens(max_tokens_), max_ctx(max_ctx_), n_threads(num_threads()) {
+    R1_ASSERT(max_tokens > 0 && max_ctx > 0);
+    const auto sz = [](int64_t a, int64_t b) { return static_cast<size_t>(a * b); };
+    const int64_t T = max_tokens, d = c.n_embd;
+    const int64_t ffn = std::max(c.n_ff, c.moe_inter_dim * c.n_shared_experts);
+    x.resize(sz(T, d));
+    xb.resize(sz(T, d));
+    q.resize(sz(T, c.q_dim()));
+    proj.resize(sz(T, d));
+    gate.resize(sz(T, ffn));
+    up.resize(sz(T, ffn));
+    scores.resize(sz(n_threads, max_ctx));
+    rope_cs.resize(sz(n_threads, c.rope_dim));
+    out_x.resize(sz(T, d));
+    if (!c.is_deepseek()) {
+        k.resize(sz(T, c.kv_dim()));
+        v.resize(sz(T, c.kv_dim()));
+        att.resize(sz(T, c.q_dim()));
+        return;
+    }
+    att.resize(sz(T, c.n_head * c.v_head_dim));
+    qa.resize(sz(T, c.q_lora_rank));
+    kva.resize(sz(T, c.kv_lora_rank + c.qk_rope_head_dim));
+    head_tmp.resize(sz(n_threads, 2 * c.kv_lora_rank));
+    attn_tokens.resize(sz(2, T));
+    // The naive (decompressed) form of attention is used for long prompt chunks; its buffer is capped at
+    // ~64 MiB, beyond which the absorbed form runs instead.
+    const int64_t per_pos = c.n_head * (c.qk_nope_head_dim + c.v_head_dim);
+    naive_rows = std::min<int64_t>(max_ctx, std::max<int64_t>(1, (int64_t{64} << 20) / (per_pos * 4)));
+    naive_kv.resize(sz(naive_rows, per_pos));
+    const int64_t E = c.n_routed_experts, K = c.n_activated_experts;
+    router.resize(sz(T, E));
+    sel.resize(sz(T, K));
+    sel_w.resize(sz(T, K));
+    ex_tokens.resize(sz(T, K));
+    ex_w.resize(sz(T, K));
+    ex_x.resize(sz(T, d));
+    ex_y.resize(sz(T, d));
+    ex_g.resize(sz(T, c.moe_inter_dim));
+    ex_u.resize(sz(T, c.moe_inter_dim));
+    route_tmp.resize(sz(n_threads, 2 * E));
+}
+
+}  // namespace r1

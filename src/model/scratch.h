@@ -1,0 +1,55 @@
+// Scratch: the activations of one forward call, sized once for at most `max_tokens` tokens per chunk and caches
+// of at most `max_ctx` positions, then reused: nothing is allocated per token. (T = max_tokens below.)
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/config.h"
+
+namespace r1 {
+
+// One token's routing decision in one MoE layer (filled only when Scratch::routing_trace is set; for tests).
+struct RoutingRecord {
+    int64_t layer = 0, token = 0;  // token: index in the Batch
+    std::vector<int32_t> experts;  // selected, best first
+    std::vector<float> weights;    // their gate weights (after renormalisation and route_scale)
+    float margin = 0;              // k-th minus (k+1)-th selection score (how close the choice was)
+    float group_margin = 0;        // the same for the groups kept (+inf when routing is not group-limited)
+};
+
+struct Scratch {
+    Scratch(const ModelConfig& c, int64_t max_tokens, int64_t max_ctx);
+
+    int64_t max_tokens, max_ctx;
+    int n_threads;
+    std::vector<float> x;        // [T, d]    residual stream
+    std::vector<float> xb;       // [T, d]    normed input of a sub-block
+    std::vector<float> q;        // [T, H*head_dim] (deepseek2: H*(nope+rope))
+    std::vector<float> k, v;     // [T, Hkv*head_dim]        (dense)
+    std::vector<float> att;      // [T, H*v]  attention output (before wo)
+    std::vector<float> proj;     // [T, d]    output of wo / the FFN
+    std::vector<float> gate, up; // [T, ffn]  widest FFN of the model (dense, shared experts)
+    std::vector<float> scores;   // [threads, max_ctx]
+    std::vector<float> rope_cs;  // [threads, rope_dim]
+    std::vector<float> out_x;    // [T, d]    final normed rows that want logits
+
+    // deepseek2
+    std::vector<float> qa;          // [T, q_lora]
+    std::vector<float> kva;         // [T, kv_lora + rope]
+    std::vector<float> head_tmp;    // [threads, 2*kv_lora]  q~ and z of one head (absorbed attention)
+    std::vector<int32_t> attn_tokens;  // [2T] token lists of the attention passes
+    int64_t naive_rows = 0;         // positions the naive-attention buffer holds
+    std::vector<float> naive_kv;    // [naive_rows, H*(nope+v)] decompressed K_nope and V of one sequence
+    std::vector<float> router;      // [T, E]
+    std::vector<int32_t> sel;       // [T, K]
+    std::vector<float> sel_w;       // [T, K]
+    std::vector<int32_t> ex_tokens; // [T*K] tokens routed to one expert
+    std::vector<float> ex_w;        // [T*K]
+    std::vector<float> ex_x, ex_y;  // [T, d]
+    std::vector<float> ex_g, ex_u;  // [T, moe_inter]
+    std::vector<float> route_tmp;   // [threads, 2*E]
+    std::vector<RoutingRecord>* routing_trace = nullptr;  // tests: record every routing decision
+};
+
+}  // namespace r1

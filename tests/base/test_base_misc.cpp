@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <vector>
+
+#include "base/error.h"
+#include "base/mapped_file.h"
+#include "base/parallel.h"
+#include "base/rng.h"
+
+namespace r1 {
+namespace {
+
+TEST(Strfmt, FormatsLongStrings) {
+    EXPECT_EQ(strfmt("%s=%d", "a", 3), "a=3");
+    std::string big(1000, 'x');
+    EXPECT_EQ(strfmt("%s!", big.c_str()), big + "!");
+}
+
+TEST(Error, FailThrowsWithMessage) {
+    try {
+        fail("tensor '%s' is missing", "x");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_STREQ(e.what(), "tensor 'x' is missing");
+    }
+}
+
+TEST(Rng, IsDeterministicAndDerivesIndependentStreams) {
+    Rng a(42), b(42), c(43);
+    for (int i = 0; i < 100; i++) EXPECT_EQ(a.next_u64(), b.next_u64());
+    EXPECT_NE(Rng(42).next_u64(), c.next_u64());
+    EXPECT_NE(derive(1, 2, 3), derive(1, 3, 2));
+    EXPECT_EQ(derive(1, 2, 3), derive(1, 2, 3));
+    // uniform() in [0,1), normal() roughly standard
+    Rng r(5);
+    double sum = 0, sum2 = 0;
+    for (int i = 0; i < 100000; i++) {
+        float u = r.uniform();
+        ASSERT_GE(u, 0.0f);
+        ASSERT_LT(u, 1.0f);
+        float z = r.normal();
+        sum += z;
+        sum2 += static_cast<double>(z) * z;
+    }
+    EXPECT_NEAR(sum / 100000, 0.0, 0.02);
+    EXPECT_NEAR(sum2 / 100000, 1.0, 0.02);
+}
+
+TEST(Parallel, CoversEveryIndexOnce) {
+    for (int64_t n : {0, 1, 2, 3, 17, 1000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        parallel_for(n, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; i++) hits[static_cast<size_t>(i)]++;
+        });
+        for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+    }
+}
+
+TEST(Files, AtomicWriteAndMap) {
+    const std::string dir = ::testing::TempDir();
+    const std::string path = dir + "/r1_atomic_test.bin";
+    const std::string data = "hello r1";
+    write_file_atomic(path, data.data(), data.size());
+    MappedFile m(path);
+    ASSERT_EQ(m.size(), data.size());
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()), m.size()), data);
+    EXPECT_EQ(read_file(path), data);
+    // No temporary file is left behind.
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        EXPECT_EQ(e.path().filename().string().find("r1_atomic_test.bin.tmp"), std::string::npos);
+    std::filesystem::remove(path);
+    EXPECT_THROW(MappedFile{dir + "/does-not-exist"}, Error);
+    EXPECT_THROW(MappedFile{dir}, Error);  // a directory
+}
+
+}  // namespace
+}  // namespace r1
