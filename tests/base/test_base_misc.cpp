@@ -79,3 +79,27 @@ TEST(Files, AtomicWriteAndMap) {
 
 }  // namespace
 }  // namespace r1
+
+#include "base/sha256.h"
+
+namespace r1 {
+namespace {
+
+TEST(Sha256, KnownVectors) {  // FIPS 180-4 examples
+    EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const std::string two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    EXPECT_EQ(sha256_hex(two.data(), two.size()), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    Sha256 s;  // a million 'a', fed in odd pieces
+    std::string chunk(997, 'a');
+    size_t left = 1000000;
+    while (left) {
+        const size_t k = std::min(left, chunk.size());
+        s.update(chunk.data(), k);
+        left -= k;
+    }
+    EXPECT_EQ(s.hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+}  // namespace
+}  // namespace r1
