@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -157,6 +158,13 @@ class Writer {
                     size_t nbytes);
     void add_tensor_view(const std::string& name, DType type, const std::vector<int64_t>& shape,
                          const void* data, size_t nbytes);
+    // A tensor whose bytes are computed during write(): produce(sink) must pass exactly `nbytes` bytes to
+    // sink, in order, in any number of pieces (r1::Error otherwise). Lets a converter stream a model tensor
+    // by tensor (dequantise, reshape, requantise) without holding it in memory.
+    using ByteSink = std::function<void(const void* data, size_t n)>;
+    using TensorProducer = std::function<void(const ByteSink& sink)>;
+    void add_tensor_producer(const std::string& name, DType type, const std::vector<int64_t>& shape,
+                             size_t nbytes, TensorProducer produce);
 
     // Writes the file atomically (a temporary file beside `path`, then rename). Shows a progress bar for
     // large files. Throws r1::Error on I/O failure; the destination is untouched then.

@@ -43,6 +43,7 @@ struct StoredTensor {
     std::vector<uint8_t> owned;  // add_tensor's copy (empty for views)
     const uint8_t* data;
     size_t nbytes;
+    Writer::TensorProducer produce;  // add_tensor_producer: bytes computed during write()
 };
 
 size_t pad_to(size_t n, size_t align) {
@@ -133,7 +134,7 @@ struct Writer::Impl {
     }
 
     void add(const std::string& name, DType type, const std::vector<int64_t>& shape, const void* data,
-             size_t nbytes, bool copy) {
+             size_t nbytes, bool copy, Writer::TensorProducer produce = {}) {
         if (name.empty()) fail("GGUF writer: tensor names must not be empty");
         if (name.size() > kMaxNameBytes)
             fail("GGUF writer: tensor name '%s' is %zu bytes long (GGUF allows at most %zu)", name.c_str(),
@@ -164,10 +165,11 @@ struct Writer::Impl {
         if (expected != nbytes)
             fail("GGUF writer: tensor '%s' (%s, shape %s) needs %llu bytes but %zu were given", name.c_str(),
                  ti.name, shape_str(shape).c_str(), static_cast<unsigned long long>(expected), nbytes);
-        if (nbytes > 0 && data == nullptr) fail("GGUF writer: tensor '%s' has no data", name.c_str());
+        if (nbytes > 0 && data == nullptr && !produce)
+            fail("GGUF writer: tensor '%s' has no data", name.c_str());
         if (!tensor_names.insert(name).second) fail("GGUF writer: duplicate tensor name '%s'", name.c_str());
 
-        StoredTensor t{name, type, shape, {}, static_cast<const uint8_t*>(data), nbytes};
+        StoredTensor t{name, type, shape, {}, static_cast<const uint8_t*>(data), nbytes, std::move(produce)};
         if (copy) {
             t.owned.assign(t.data, t.data + nbytes);
             t.data = t.owned.data();
@@ -314,6 +316,12 @@ void Writer::add_tensor_view(const std::string& name, DType type, const std::vec
     impl_->add(name, type, shape, data, nbytes, /*copy=*/false);
 }
 
+void Writer::add_tensor_producer(const std::string& name, DType type, const std::vector<int64_t>& shape,
+                                 size_t nbytes, TensorProducer produce) {
+    if (!produce) fail("GGUF writer: tensor '%s' has an empty producer", name.c_str());
+    impl_->add(name, type, shape, nullptr, nbytes, /*copy=*/false, std::move(produce));
+}
+
 void Writer::write(const std::string& path) const {
     const size_t align = impl_->alignment();
 
@@ -348,6 +356,23 @@ void Writer::write(const std::string& path) const {
         bar = std::make_unique<ProgressBar>("writing " + path, static_cast<int64_t>(data_bytes >> 20), "MiB");
     uint64_t done = 0;
     for (const StoredTensor& t : impl_->tensors) {
+        if (t.produce) {
+            size_t produced = 0;
+            t.produce([&](const void* p, size_t n) {
+                if (n > t.nbytes - produced)
+                    fail("GGUF writer: the producer of tensor '%s' gave more than its %zu bytes", t.name.c_str(),
+                         t.nbytes);
+                out.write(p, n);
+                produced += n;
+                done += n;
+                if (bar) bar->update(static_cast<int64_t>(done >> 20));
+            });
+            if (produced != t.nbytes)
+                fail("GGUF writer: the producer of tensor '%s' gave %zu of its %zu bytes", t.name.c_str(),
+                     produced, t.nbytes);
+            out.write_zeros(pad_to(t.nbytes, align) - t.nbytes);
+            continue;
+        }
         // Large tensors go out in 64 MiB slices so the progress bar moves during a single multi-GB tensor.
         constexpr size_t kSlice = 64u << 20;
         for (size_t at = 0; at < t.nbytes; at += kSlice) {

@@ -83,7 +83,8 @@ void write_deepseek_keys(const HfConfig& c, gguf::Writer& w, const std::string& 
     w.set_u32(p + "rope.dimension_count", u32(c.qk_rope_head_dim));
     // llama.cpp divides this by 0.1 again on load ([TAG_DEEPSEEK2_YARN_LOG_MUL_FIX] in its converter).
     if (c.rope_scaling.mscale_all_dim)
-        w.set_f32(p + "rope.scaling.yarn_log_multiplier", static_cast<float>(0.1 * *c.rope_scaling.mscale_all_dim));
+        w.set_f32(p + "rope.scaling.yarn_log_multiplier",
+                  static_cast<float>(0.1 * *c.rope_scaling.mscale_all_dim));
     if (n_mtp_layers > 0) w.set_u32(p + "nextn_predict_layers", u32(n_mtp_layers));
 }
 
@@ -92,7 +93,8 @@ void write_deepseek_keys(const HfConfig& c, gguf::Writer& w, const std::string& 
 void stream_tensor(const PlannedTensor& t, DType type, const gguf::Writer::ByteSink& sink) {
     const int64_t cols = t.cols(), rows = t.rows();
     const size_t out_row = row_bytes(type, cols);
-    const int64_t chunk = std::clamp<int64_t>((int64_t{16} << 20) / (cols * 4), 1, std::max<int64_t>(rows, 1));
+    const int64_t chunk =
+        std::clamp<int64_t>((int64_t{16} << 20) / (cols * 4), 1, std::max<int64_t>(rows, 1));
     std::vector<float> f(static_cast<size_t>(chunk * cols));
     std::vector<uint8_t> q(static_cast<size_t>(chunk) * out_row);
     for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
@@ -116,7 +118,8 @@ std::string default_name(const HfConfig& c, const std::string& dir) {
 }  // namespace
 
 std::vector<std::string> write_hparams_gguf(const HfConfig& c, gguf::Writer& w, MlaLayout layout,
-                                            int64_t n_mtp_layers, int32_t file_type, const std::string& name) {
+                                            int64_t n_mtp_layers, int32_t file_type,
+                                            const std::string& name) {
     std::vector<std::string> warnings;
     const std::string arch = c.gguf_arch(), p = arch + ".";
     w.set_string("general.architecture", arch);
@@ -127,8 +130,10 @@ std::vector<std::string> write_hparams_gguf(const HfConfig& c, gguf::Writer& w, 
         write_deepseek_keys(c, w, p, layout, n_mtp_layers);
         if (c.topk_method == "group_limited_greedy" && c.n_group.value_or(1) > 1)
             warnings.push_back(
-                "topk_method group_limited_greedy (DeepSeek-V2) ranks expert groups by their best score; llama.cpp "
-                "ranks them by the sum of the top two, which GGUF cannot tell apart: routing there will differ");
+                "topk_method group_limited_greedy (DeepSeek-V2) ranks expert groups by their best score; "
+                "llama.cpp "
+                "ranks them by the sum of the top two, which GGUF cannot tell apart: routing there will "
+                "differ");
     } else {
         w.set_u32(p + "attention.head_count_kv", u32(c.num_key_value_heads));
         if (c.head_dim_given) {
@@ -147,22 +152,28 @@ std::vector<std::string> write_hparams_gguf(const HfConfig& c, gguf::Writer& w, 
 
 ConvertResult convert_hf_to_gguf(const std::string& hf_dir, const std::string& out_path,
                                  const ConvertOptions& opt) {
-    if (!fs::is_directory(hf_dir)) fail("%s: not a directory (expected a Hugging Face checkpoint)", hf_dir.c_str());
+    if (!fs::is_directory(hf_dir))
+        fail("%s: not a directory (expected a Hugging Face checkpoint)", hf_dir.c_str());
     const HfConfig config = HfConfig::from_file(hf_dir);
     const QuantRecipe recipe = quant_recipe(opt.type);
     const auto ckpt = safetensors::Checkpoint::open(hf_dir);
     const MlaLayout layout = config.is_deepseek() ? opt.layout : MlaLayout::Mla;
     const ConvertPlan plan = plan_conversion(config, *ckpt, layout, opt.keep_mtp);
 
-    const std::string tok_path = (fs::path(hf_dir) / "tokenizer.json").string();
-    if (!fs::exists(tok_path))
-        fail("%s: not found; r1 convert writes the vocabulary into the GGUF and needs the checkpoint's "
-             "tokenizer.json (and tokenizer_config.json) beside config.json",
-             tok_path.c_str());
-    const auto tok = Tokenizer::from_hf_json(tok_path);
-    if (tok->n_vocab() > config.vocab_size)
-        fail("%s has %d tokens but %s says vocab_size = %lld (the embedding has too few rows)", tok_path.c_str(),
-             tok->n_vocab(), config.path.c_str(), static_cast<long long>(config.vocab_size));
+    std::unique_ptr<Tokenizer> tok;
+    if (opt.vocab) {
+        const std::string tok_path = (fs::path(hf_dir) / "tokenizer.json").string();
+        if (!fs::exists(tok_path))
+            fail(
+                "%s: not found; r1 convert writes the vocabulary into the GGUF and needs the checkpoint's "
+                "tokenizer.json (and tokenizer_config.json) beside config.json (--no-vocab skips it)",
+                tok_path.c_str());
+        tok = Tokenizer::from_hf_json(tok_path);
+        if (tok->n_vocab() > config.vocab_size)
+            fail("%s has %d tokens but %s says vocab_size = %lld (the embedding has too few rows)",
+                 tok_path.c_str(), tok->n_vocab(), config.path.c_str(),
+                 static_cast<long long>(config.vocab_size));
+    }
 
     ConvertResult res;
     res.arch = config.gguf_arch();
@@ -173,9 +184,13 @@ ConvertResult convert_hf_to_gguf(const std::string& hf_dir, const std::string& o
 
     gguf::Writer w;
     const std::string name = opt.name.empty() ? default_name(config, hf_dir) : opt.name;
-    for (std::string& warning : write_hparams_gguf(config, w, layout, plan.n_mtp_layers, recipe.file_type, name))
+    for (std::string& warning :
+         write_hparams_gguf(config, w, layout, plan.n_mtp_layers, recipe.file_type, name))
         res.notes.push_back("warning: " + warning);
-    write_tokenizer_gguf(*tok, w, static_cast<int32_t>(config.vocab_size));
+    if (tok)
+        write_tokenizer_gguf(*tok, w, static_cast<int32_t>(config.vocab_size));
+    else
+        w.set_string("tokenizer.ggml.model", "none");  // llama.cpp's LLAMA_VOCAB_TYPE_NONE
 
     int64_t n_attn_v = 0;
     for (const PlannedTensor& t : plan.tensors)
@@ -185,18 +200,21 @@ ConvertResult convert_hf_to_gguf(const std::string& hf_dir, const std::string& o
         const DType type = t.keep_f32 ? DType::F32 : planner.choose(t.name, t.shape, DType::F32);
         if (!can_quantize(type)) fail("cannot write tensor '%s' as %s", t.name.c_str(), dtype_name(type));
         const size_t nbytes = static_cast<size_t>(t.rows()) * row_bytes(type, t.cols());
-        w.add_tensor_producer(t.name, type, t.shape, nbytes,
-                              [&t, type](const gguf::Writer::ByteSink& sink) { stream_tensor(t, type, sink); });
+        w.add_tensor_producer(t.name, type, t.shape, nbytes, [&t, type](const gguf::Writer::ByteSink& sink) {
+            stream_tensor(t, type, sink);
+        });
         R1_LOG_DEBUG("%-44s %-24s -> %s", t.name.c_str(), shape_str(t.shape).c_str(), dtype_name(type));
         res.types[dtype_name(type)]++;
         res.n_tensors++;
         res.data_bytes += nbytes;
     }
     if (plan.n_mtp_layers > 0)
-        res.notes.push_back(strfmt("kept %lld MTP layer(s) as blk.%lld.. (nextn.* + the layer's attention and MoE "
-                                   "tensors; %s.nextn_predict_layers = %lld)",
-                                   static_cast<long long>(plan.n_mtp_layers), static_cast<long long>(plan.n_layer),
-                                   res.arch.c_str(), static_cast<long long>(plan.n_mtp_layers)));
+        res.notes.push_back(strfmt(
+            "kept %lld MTP layer(s) from blk.%lld on: blk.N.nextn.* plus the layer's attention and MoE "
+            "tensors; block_count %lld includes them, %s.nextn_predict_layers = %lld",
+            static_cast<long long>(plan.n_mtp_layers), static_cast<long long>(plan.n_layer),
+            static_cast<long long>(plan.n_layer + plan.n_mtp_layers), res.arch.c_str(),
+            static_cast<long long>(plan.n_mtp_layers)));
     w.write(out_path);
     return res;
 }

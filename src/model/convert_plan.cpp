@@ -37,19 +37,32 @@ enum class Dim {
 
 int64_t dim_value(Dim d, const HfConfig& c) {
     switch (d) {
-        case Dim::D: return c.hidden_size;
-        case Dim::D2: return 2 * c.hidden_size;
-        case Dim::FF: return c.intermediate_size;
-        case Dim::V: return c.vocab_size;
-        case Dim::QD: return c.num_attention_heads * c.head_dim;
-        case Dim::KVD: return c.num_key_value_heads * c.head_dim;
-        case Dim::QL: return c.q_lora_rank;
-        case Dim::KVL: return c.kv_lora_rank;
-        case Dim::KVA: return c.kv_lora_rank + c.qk_rope_head_dim;
-        case Dim::QH: return c.num_attention_heads * (c.qk_nope_head_dim + c.qk_rope_head_dim);
-        case Dim::OV: return c.num_attention_heads * c.v_head_dim;
-        case Dim::E: return c.n_routed_experts.value_or(0);
-        case Dim::SH: return c.moe_intermediate_size * c.n_shared_experts;
+        case Dim::D:
+            return c.hidden_size;
+        case Dim::D2:
+            return 2 * c.hidden_size;
+        case Dim::FF:
+            return c.intermediate_size;
+        case Dim::V:
+            return c.vocab_size;
+        case Dim::QD:
+            return c.num_attention_heads * c.head_dim;
+        case Dim::KVD:
+            return c.num_key_value_heads * c.head_dim;
+        case Dim::QL:
+            return c.q_lora_rank;
+        case Dim::KVL:
+            return c.kv_lora_rank;
+        case Dim::KVA:
+            return c.kv_lora_rank + c.qk_rope_head_dim;
+        case Dim::QH:
+            return c.num_attention_heads * (c.qk_nope_head_dim + c.qk_rope_head_dim);
+        case Dim::OV:
+            return c.num_attention_heads * c.v_head_dim;
+        case Dim::E:
+            return c.n_routed_experts.value_or(0);
+        case Dim::SH:
+            return c.moe_intermediate_size * c.n_shared_experts;
     }
     return 0;
 }
@@ -162,7 +175,8 @@ std::string join_first(const std::vector<std::string>& names, size_t max_shown) 
     return out;
 }
 
-PlannedTensor planned(std::string name, std::vector<int64_t> shape, const HfSource& src, bool keep_f32 = false) {
+PlannedTensor planned(std::string name, std::vector<int64_t> shape, const HfSource& src,
+                      bool keep_f32 = false) {
     PlannedTensor t;
     t.name = std::move(name);
     t.shape = std::move(shape);
@@ -209,15 +223,17 @@ class Planner {
     std::vector<std::string> missing_;
 };
 
-std::optional<HfSource> Planner::source(const std::string& hf, const std::vector<int64_t>& shape, bool optional) {
+std::optional<HfSource> Planner::source(const std::string& hf, const std::vector<int64_t>& shape,
+                                        bool optional) {
     const TensorRef* w = ck_.find_tensor(hf);
     if (!w) {
         if (!optional) missing_.push_back(hf + " " + shape_str(shape));
         return std::nullopt;
     }
     claimed_.insert(hf);
+    const std::string file = ck_.shard_of(w).path();
     if (w->shape != shape)
-        fail("%s: tensor '%s' has shape %s, expected %s from %s", describe().c_str(), hf.c_str(),
+        fail("%s: tensor '%s' has shape %s, expected %s from %s", file.c_str(), hf.c_str(),
              shape_str(w->shape).c_str(), shape_str(shape).c_str(), c_.path.c_str());
     HfSource s;
     s.weight = w;
@@ -231,28 +247,30 @@ std::optional<HfSource> Planner::source(const std::string& hf, const std::vector
         case DType::BF16:
             if (scale)
                 fail("%s: '%s' is %s but has a block scale '%s' (scales belong to F8_E4M3 weights)",
-                     describe().c_str(), hf.c_str(), dtype_name(w->type), scale_name.c_str());
+                     file.c_str(), hf.c_str(), dtype_name(w->type), scale_name.c_str());
             return s;
-        case DType::F8_E4M3: break;
+        case DType::F8_E4M3:
+            break;
         default:
             fail("%s: tensor '%s' has dtype %s; supported: F32, F16, BF16, F8_E4M3 (with a _scale_inv)",
-                 describe().c_str(), hf.c_str(), dtype_name(w->type));
+                 file.c_str(), hf.c_str(), dtype_name(w->type));
     }
     if (w->shape.size() != 2)
-        fail("%s: '%s' is F8_E4M3 with shape %s; FP8 block scaling applies to matrices only", describe().c_str(),
+        fail("%s: '%s' is F8_E4M3 with shape %s; FP8 block scaling applies to matrices only", file.c_str(),
              hf.c_str(), shape_str(w->shape).c_str());
     if (!scale)
-        fail("%s: '%s' is F8_E4M3 but its block scale '%s' is missing", describe().c_str(), hf.c_str(),
+        fail("%s: '%s' is F8_E4M3 but its block scale '%s' is missing", file.c_str(), hf.c_str(),
              scale_name.c_str());
     const std::vector<int64_t> want = {(shape[0] + s.block_rows - 1) / s.block_rows,
                                        (shape[1] + s.block_cols - 1) / s.block_cols};
     if (scale->shape != want)
-        fail("%s: block scale '%s' has shape %s, expected %s (ceil(%s / [%lld, %lld]))", describe().c_str(),
-             scale_name.c_str(), shape_str(scale->shape).c_str(), shape_str(want).c_str(), shape_str(shape).c_str(),
-             static_cast<long long>(s.block_rows), static_cast<long long>(s.block_cols));
+        fail("%s: block scale '%s' has shape %s, expected %s (ceil(%s / [%lld, %lld]))",
+             ck_.shard_of(scale).path().c_str(), scale_name.c_str(), shape_str(scale->shape).c_str(),
+             shape_str(want).c_str(), shape_str(shape).c_str(), static_cast<long long>(s.block_rows),
+             static_cast<long long>(s.block_cols));
     if (scale->type != DType::F32 && scale->type != DType::BF16 && scale->type != DType::F16)
-        fail("%s: block scale '%s' has dtype %s (expected F32, BF16 or F16)", describe().c_str(), scale_name.c_str(),
-             dtype_name(scale->type));
+        fail("%s: block scale '%s' has dtype %s (expected F32, BF16 or F16)",
+             ck_.shard_of(scale).path().c_str(), scale_name.c_str(), dtype_name(scale->type));
     claimed_.insert(scale_name);
     s.scale_inv = scale;
     plan_.fp8 = true;
@@ -330,6 +348,12 @@ void Planner::add_deepseek_layer(int64_t layer) {
     add_kv_b(layer);
     if (c_.is_moe_layer(layer)) {
         add_rules(kDsRouter, layer);
+        if (c_.topk_method == "noaux_tc" && !plan_.tensors.empty() &&
+            plan_.tensors.back().name.find("exp_probs_b") == std::string::npos)
+            plan_.notes.push_back(
+                strfmt("warning: layer %lld has no e_score_correction_bias although topk_method "
+                       "is noaux_tc: experts will be selected without it",
+                       static_cast<long long>(layer)));
         add_experts(layer);
         if (c_.n_shared_experts > 0) add_rules(kDsShared, layer);
     } else {
@@ -344,7 +368,8 @@ void Planner::add_llama3_rope_freqs() {
     const int64_t dim = c_.head_dim;
     const float base = static_cast<float>(c_.rope_theta);
     const float factor = static_cast<float>(rs.factor), low = static_cast<float>(rs.low_freq_factor),
-                high = static_cast<float>(rs.high_freq_factor), old_ctx = static_cast<float>(rs.original_context);
+                high = static_cast<float>(rs.high_freq_factor),
+                old_ctx = static_cast<float>(rs.original_context);
     const float low_wavelen = old_ctx / low, high_wavelen = old_ctx / high;
     PlannedTensor t;
     t.name = "rope_freqs.weight";
@@ -385,14 +410,16 @@ ConvertPlan Planner::build(bool keep_mtp) {
     std::vector<int64_t> mtp = c_.is_deepseek() ? mtp_layers_present() : std::vector<int64_t>{};
     for (size_t k = 0; k < mtp.size(); ++k) {
         if (mtp[k] != n_layer + static_cast<int64_t>(k) || mtp[k] >= n_layer + c_.num_nextn_predict_layers)
-            fail("%s: found tensors of layer model.layers.%lld, but %s declares num_hidden_layers = %lld and "
-                 "num_nextn_predict_layers = %lld (MTP layers must follow the main layers)",
-                 describe().c_str(), static_cast<long long>(mtp[k]), c_.path.c_str(),
-                 static_cast<long long>(n_layer), static_cast<long long>(c_.num_nextn_predict_layers));
+            fail(
+                "%s: found tensors of layer model.layers.%lld, but %s declares num_hidden_layers = %lld and "
+                "num_nextn_predict_layers = %lld (MTP layers must follow the main layers)",
+                describe().c_str(), static_cast<long long>(mtp[k]), c_.path.c_str(),
+                static_cast<long long>(n_layer), static_cast<long long>(c_.num_nextn_predict_layers));
     }
     if (c_.is_deepseek() && mtp.empty() && c_.num_nextn_predict_layers > 0)
-        plan_.notes.push_back(strfmt("config declares %lld MTP layer(s) but the checkpoint has none; none written",
-                                     static_cast<long long>(c_.num_nextn_predict_layers)));
+        plan_.notes.push_back(
+            strfmt("config declares %lld MTP layer(s) but the checkpoint has none; none written",
+                   static_cast<long long>(c_.num_nextn_predict_layers)));
     const int64_t n_mtp = keep_mtp ? static_cast<int64_t>(mtp.size()) : 0;
     plan_.n_mtp_layers = n_mtp;
 
@@ -434,8 +461,9 @@ ConvertPlan Planner::build(bool keep_mtp) {
         if (ends_with(t->name, ".rotary_emb.inv_freq")) {
             skipped_inv_freq++;
         } else if (t->name == "lm_head.weight" && c_.tie_word_embeddings) {
-            plan_.notes.push_back("lm_head.weight not written: tie_word_embeddings is true (the output reuses "
-                                  "token_embd)");
+            plan_.notes.push_back(
+                "lm_head.weight not written: tie_word_embeddings is true (the output reuses "
+                "token_embd)");
         } else if (!keep_mtp && c_.is_deepseek() && layer_of(t->name) >= n_layer) {
             dropped_mtp++;
         } else {
@@ -443,12 +471,14 @@ ConvertPlan Planner::build(bool keep_mtp) {
         }
     }
     if (!unknown.empty())
-        fail("%s: %zu tensor(s) not recognised for model_type %s (r1 convert writes every tensor it knows and "
-             "refuses to drop others silently):%s",
-             describe().c_str(), unknown.size(), c_.model_type.c_str(), join_first(unknown, 12).c_str());
+        fail(
+            "%s: %zu tensor(s) not recognised for model_type %s (r1 convert writes every tensor it knows and "
+            "refuses to drop others silently):%s",
+            describe().c_str(), unknown.size(), c_.model_type.c_str(), join_first(unknown, 12).c_str());
     if (skipped_inv_freq)
-        plan_.notes.push_back(strfmt("%lld rotary_emb.inv_freq buffer(s) not written (recomputed from rope_theta)",
-                                     static_cast<long long>(skipped_inv_freq)));
+        plan_.notes.push_back(
+            strfmt("%lld rotary_emb.inv_freq buffer(s) not written (recomputed from rope_theta)",
+                   static_cast<long long>(skipped_inv_freq)));
     if (dropped_mtp)
         plan_.notes.push_back(strfmt("MTP layer tensors dropped on request (--no-mtp): %lld",
                                      static_cast<long long>(dropped_mtp)));
@@ -500,7 +530,8 @@ void read_source_rows(const HfSource& s, int64_t row0, int64_t n, float* dst) {
         }
         const uint8_t* q = w.data + static_cast<size_t>(row) * stride;
         float* out = dst + r * cols;
-        for (int64_t j = 0; j < cols; ++j) out[j] = fp8[q[j]] * scale_row[static_cast<size_t>(j / s.block_cols)];
+        for (int64_t j = 0; j < cols; ++j)
+            out[j] = fp8[q[j]] * scale_row[static_cast<size_t>(j / s.block_cols)];
     }
 }
 
@@ -517,7 +548,8 @@ void read_planned_rows(const PlannedTensor& t, int64_t row0, int64_t n, float* d
             if (t.shape.size() == 1) {  // a bias: permute the elements of the one row
                 std::vector<float> v(static_cast<size_t>(cols));
                 read_source_rows(t.sources[0], 0, 1, v.data());
-                for (int64_t i = 0; i < cols; ++i) dst[i] = v[static_cast<size_t>(unpermuted_row(i, cols, t.n_head))];
+                for (int64_t i = 0; i < cols; ++i)
+                    dst[i] = v[static_cast<size_t>(unpermuted_row(i, cols, t.n_head))];
                 return;
             }
             const int64_t rows = t.rows();
@@ -546,7 +578,8 @@ void read_planned_rows(const PlannedTensor& t, int64_t row0, int64_t n, float* d
             return;
         }
         case TensorOp::KvbKTransposed: {
-            // Output row (h, c) holds column c of the head's nope K rows: attn_k_b[h][c][k] = kv_b[h*(nope+v)+k][c].
+            // Output row (h, c) holds column c of the head's nope K rows: attn_k_b[h][c][k] =
+            // kv_b[h*(nope+v)+k][c].
             const int64_t kvl = t.shape[1], nope = t.nope, stride = t.nope + t.v_dim;
             std::vector<float> block(static_cast<size_t>(nope * kvl));
             for (int64_t r = 0; r < n;) {

@@ -1,14 +1,16 @@
-// The plan of an HF -> GGUF conversion: which GGUF tensors to write, their shapes, and how each one is computed
-// from the checkpoint's tensors (copied, row-permuted, stacked, or split). Building the plan checks the whole
-// checkpoint against config.json before a byte is written: missing tensors, unexpected shapes, unsupported
-// dtypes, FP8 weights without scales, and tensors the converter does not recognise (an error listing them).
-// Reading a planned tensor's rows (read_planned_rows) is the only place that touches tensor data.
+// The plan of an HF -> GGUF conversion: which GGUF tensors to write, their shapes, and how each one is
+// computed from the checkpoint's tensors (copied, row-permuted, stacked, or split). Building the plan checks
+// the whole checkpoint against config.json before a byte is written: missing tensors, unexpected shapes,
+// unsupported dtypes, FP8 weights without scales, and tensors the converter does not recognise (an error
+// listing them). Reading a planned tensor's rows (read_planned_rows) is the only place that touches tensor
+// data.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "model/deepseek_weights.h"  // MlaLayout
 #include "model/hf_config.h"
 #include "tensor/tensor.h"
 
@@ -17,19 +19,25 @@ namespace safetensors {
 class Checkpoint;
 }
 
-// DeepSeek attention tensor layout in the GGUF. Mla: kv_b_proj split into attn_k_b (K rows per head,
-// transposed) + attn_v_b, head_count_kv 1 (llama.cpp since Apr 2025, PR #12801). Legacy: attn_kv_b as in HF.
-enum class MlaLayout { Mla, Legacy };
+// DeepSeek attention tensor layout to write (MlaLayout, shared with the loader in model/deepseek_weights.h):
+// Mla splits kv_b_proj into attn_k_b (K rows per head, transposed) + attn_v_b with head_count_kv 1 (llama.cpp
+// since Apr 2025, PR #12801); Legacy keeps attn_kv_b as in HF with head_count_kv = H.
 
 // How a GGUF tensor is computed from its HF source(s). Shapes are outermost-first.
 enum class TensorOp {
-    Copy,            // the rows of one source
-    PermuteQK,       // llama q/k (weight or bias): rows reordered per head from HF's half-split RoPE layout to
-                     // adjacent pairs: out row h*hd + 2j + t = in row h*hd + t*hd/2 + j
-    StackExperts,    // E sources [F, D] -> [E, F, D] (routed experts of one layer)
-    KvbKTransposed,  // kv_b [H*(nope+v), kv_lora] -> attn_k_b [H, kv_lora, nope]: K rows of each head, transposed
-    KvbV,            // kv_b [H*(nope+v), kv_lora] -> attn_v_b [H, v, kv_lora]: the V rows of each head
-    Generated,       // values computed by the converter (llama3 rope_freqs)
+    // The rows of one source.
+    Copy,
+    // llama q/k (weight or bias): rows reordered per head from HF's half-split RoPE layout to adjacent pairs,
+    // out row h*hd + 2j + t = in row h*hd + t*hd/2 + j.
+    PermuteQK,
+    // E sources [F, D] -> [E, F, D] (the routed experts of one layer).
+    StackExperts,
+    // kv_b [H*(nope+v), kv_lora] -> attn_k_b [H, kv_lora, nope]: the K rows of each head, transposed.
+    KvbKTransposed,
+    // kv_b [H*(nope+v), kv_lora] -> attn_v_b [H, v, kv_lora]: the V rows of each head.
+    KvbV,
+    // Values computed by the converter (llama3 rope_freqs).
+    Generated,
 };
 
 // One HF tensor, with its FP8 block scale (`<name>_scale_inv`, a multiplier) when it is F8_E4M3.
@@ -54,12 +62,12 @@ struct PlannedTensor {
 };
 
 struct ConvertPlan {
-    std::vector<PlannedTensor> tensors;   // in GGUF order
-    int64_t n_layer = 0;                  // main-model layers
-    int64_t n_mtp_layers = 0;             // MTP layers kept (written as blk.{n_layer + k})
-    bool has_output = false;              // false: tied embeddings (no output.weight)
-    bool fp8 = false;                     // some weights were F8_E4M3
-    std::vector<std::string> notes;       // tensors deliberately not written, and why (printed by r1 convert)
+    std::vector<PlannedTensor> tensors;  // in GGUF order
+    int64_t n_layer = 0;                 // main-model layers
+    int64_t n_mtp_layers = 0;            // MTP layers kept (written as blk.{n_layer + k})
+    bool has_output = false;             // false: tied embeddings (no output.weight)
+    bool fp8 = false;                    // some weights were F8_E4M3
+    std::vector<std::string> notes;      // tensors deliberately not written, and why (printed by r1 convert)
 };
 
 // Checks the checkpoint against the config and plans every tensor; throws r1::Error naming the tensor,

@@ -54,7 +54,8 @@ class Fields {
     bool bool_or(const char* key, bool fallback) const {
         if (!has(key)) return fallback;
         const json& v = obj_[key];
-        if (!v.is_boolean()) fail("%s: '%s' must be true or false, got %s", src_.c_str(), key, shown(v).c_str());
+        if (!v.is_boolean())
+            fail("%s: '%s' must be true or false, got %s", src_.c_str(), key, shown(v).c_str());
         return v.get<bool>();
     }
     std::optional<std::string> optional_string(const char* key) const {
@@ -68,7 +69,8 @@ class Fields {
     int64_t checked_int(const char* key, int64_t min) const {
         const json& v = obj_[key];
         const char* what = min >= 1 ? "a positive integer" : "a non-negative integer";
-        if (!v.is_number_integer()) fail("%s: '%s' must be %s, got %s", src_.c_str(), key, what, shown(v).c_str());
+        if (!v.is_number_integer())
+            fail("%s: '%s' must be %s, got %s", src_.c_str(), key, what, shown(v).c_str());
         const int64_t i = v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)
                               ? -1
                               : v.get<int64_t>();
@@ -83,7 +85,8 @@ HfRopeScaling parse_rope_scaling(const json& rs, const std::string& src) {
     HfRopeScaling out;
     if (rs.is_null()) return out;
     const std::string where = src + " rope_scaling";
-    if (!rs.is_object()) fail("%s: 'rope_scaling' must be an object or null, got %s", src.c_str(), shown(rs).c_str());
+    if (!rs.is_object())
+        fail("%s: 'rope_scaling' must be an object or null, got %s", src.c_str(), shown(rs).c_str());
     Fields f(rs, where);
     out.type = f.optional_string("rope_type").value_or(f.optional_string("type").value_or(""));
     if (out.type == "default") out.type.clear();
@@ -98,7 +101,7 @@ HfRopeScaling parse_rope_scaling(const json& rs, const std::string& src) {
         out.mscale_all_dim = f.optional_number("mscale_all_dim");
         out.extrapolation_factor = f.optional_number("extrapolation_factor");
         out.attention_factor = f.has("attention_factor") ? f.optional_number("attention_factor")
-                                                          : f.optional_number("attn_factor");
+                                                         : f.optional_number("attn_factor");
     } else if (out.type == "linear") {
         out.factor = f.number_or("factor", 1.0, true);
     } else if (out.type == "llama3") {
@@ -107,8 +110,8 @@ HfRopeScaling parse_rope_scaling(const json& rs, const std::string& src) {
         out.high_freq_factor = f.number_or("high_freq_factor", 4.0, true);
         out.original_context = f.int_or("original_max_position_embeddings", 8192);
         if (out.high_freq_factor <= out.low_freq_factor)
-            fail("%s: llama3 'high_freq_factor' (%g) must be larger than 'low_freq_factor' (%g)", where.c_str(),
-                 out.high_freq_factor, out.low_freq_factor);
+            fail("%s: llama3 'high_freq_factor' (%g) must be larger than 'low_freq_factor' (%g)",
+                 where.c_str(), out.high_freq_factor, out.low_freq_factor);
     } else {
         fail("%s: rope scaling type '%s' is not supported (supported: yarn, linear, llama3)", where.c_str(),
              out.type.c_str());
@@ -227,10 +230,12 @@ HfConfig HfConfig::parse(const std::string& text, const std::string& source) {
     if (f.has("quantization_config")) parse_quantization(f.at("quantization_config"), source, c);
     if (c.head_dim == 0 && !c.is_deepseek()) {
         if (c.hidden_size % c.num_attention_heads != 0)
-            fail("%s: 'hidden_size' (%lld) is not divisible by 'num_attention_heads' (%lld) and no 'head_dim' is "
-                 "given",
-                 source.c_str(), static_cast<long long>(c.hidden_size),
-                 static_cast<long long>(c.num_attention_heads));
+            fail(
+                "%s: 'hidden_size' (%lld) is not divisible by 'num_attention_heads' (%lld) and no 'head_dim' "
+                "is "
+                "given",
+                source.c_str(), static_cast<long long>(c.hidden_size),
+                static_cast<long long>(c.num_attention_heads));
         c.head_dim = c.hidden_size / c.num_attention_heads;
     }
     c.validate();
@@ -261,15 +266,16 @@ void HfConfig::validate() const {
     if (qk_rope_head_dim % 2 != 0)
         fail("%s: 'qk_rope_head_dim' must be even for RoPE, got %lld", src, ll(qk_rope_head_dim));
     if (rope_scaling.type == "llama3" || rope_scaling.type == "linear")
-        fail("%s: rope scaling '%s' is not supported for %s (expected yarn or none)", src, rope_scaling.type.c_str(),
-             model_type.c_str());
+        fail("%s: rope scaling '%s' is not supported for %s (expected yarn or none)", src,
+             rope_scaling.type.c_str(), model_type.c_str());
     if (first_k_dense_replace > num_hidden_layers)
-        fail("%s: 'first_k_dense_replace' (%lld) exceeds 'num_hidden_layers' (%lld)", src, ll(first_k_dense_replace),
-             ll(num_hidden_layers));
+        fail("%s: 'first_k_dense_replace' (%lld) exceeds 'num_hidden_layers' (%lld)", src,
+             ll(first_k_dense_replace), ll(num_hidden_layers));
     if (moe_layer_freq != 1)
-        fail("%s: 'moe_layer_freq' %lld is not supported (GGUF deepseek2 assumes every layer after "
-             "first_k_dense_replace is MoE)",
-             src, ll(moe_layer_freq));
+        fail(
+            "%s: 'moe_layer_freq' %lld is not supported (GGUF deepseek2 assumes every layer after "
+            "first_k_dense_replace is MoE)",
+            src, ll(moe_layer_freq));
     if (scoring_func && *scoring_func != "softmax" && *scoring_func != "sigmoid")
         fail("%s: 'scoring_func' must be \"softmax\" or \"sigmoid\", got \"%s\"", src, scoring_func->c_str());
     if (!topk_method.empty() && topk_method != "greedy" && topk_method != "group_limited_greedy" &&
@@ -279,10 +285,11 @@ void HfConfig::validate() const {
     if (n_routed_experts) {
         const int64_t e = *n_routed_experts;
         if (num_experts_per_tok > e)
-            fail("%s: 'num_experts_per_tok' (%lld) exceeds 'n_routed_experts' (%lld)", src, ll(num_experts_per_tok),
-                 ll(e));
+            fail("%s: 'num_experts_per_tok' (%lld) exceeds 'n_routed_experts' (%lld)", src,
+                 ll(num_experts_per_tok), ll(e));
         if (n_group && e % *n_group != 0)
-            fail("%s: 'n_routed_experts' (%lld) must be divisible by 'n_group' (%lld)", src, ll(e), ll(*n_group));
+            fail("%s: 'n_routed_experts' (%lld) must be divisible by 'n_group' (%lld)", src, ll(e),
+                 ll(*n_group));
         if (topk_group && n_group && *topk_group > *n_group)
             fail("%s: 'topk_group' (%lld) exceeds 'n_group' (%lld)", src, ll(*topk_group), ll(*n_group));
     }
@@ -295,9 +302,12 @@ bool HfConfig::is_moe_layer(int64_t layer) const {
 
 const char* HfConfig::gguf_arch() const {
     switch (family) {
-        case HfFamily::Llama: return "llama";
-        case HfFamily::Qwen2: return "qwen2";
-        case HfFamily::DeepSeek: return "deepseek2";
+        case HfFamily::Llama:
+            return "llama";
+        case HfFamily::Qwen2:
+            return "qwen2";
+        case HfFamily::DeepSeek:
+            return "deepseek2";
     }
     return "?";
 }
