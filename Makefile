@@ -21,8 +21,9 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# One thread per test and $(JOBS) tests at a time: the cores are shared without oversubscription.
 test: build assets
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+	@cd $(BUILD) && R1_THREADS=1 ctest --output-on-failure -j $(JOBS) --timeout 900
 
 demo: build assets
 	@scripts/demo.sh $(BUILD)/bin/r1

@@ -18,6 +18,7 @@
 #include "base/mapped_file.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "model/model.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
 
@@ -335,11 +336,39 @@ void print_format_level(const InspectedFile& f, const InspectOptions& o, Json* j
         print_checkpoint(f, o, json);
 }
 
+// Model level: what the engine makes of a GGUF file (architecture, layout, KV-cache bytes per token, routing),
+// or why it cannot load it. Loading maps the file and checks every tensor; no weights are read.
+void print_model_level(const InspectOptions& o, Json* json) {
+    std::vector<std::string> lines;
+    std::string problem;
+    try {
+        auto m = Model::load(o.path, {.prefault = false, .progress = false});
+        lines = m->describe();
+        if (json) {
+            const ModelConfig& c = m->config();
+            (*json)["model"] = {{"architecture", arch_name(c.arch)},
+                                {"summary", lines},
+                                {"kv_cache_bytes_per_token", c.kv_bytes_per_token()},
+                                {"weight_bytes", m->weight_bytes()}};
+        }
+    } catch (const Error& e) {
+        problem = e.what();
+        if (json) (*json)["model"] = {{"error", problem}};
+    }
+    if (json) return;
+    std::printf("\nmodel:\n");
+    if (!problem.empty()) {
+        std::printf("  cannot be run: %s\n", problem.c_str());
+        return;
+    }
+    for (const auto& l : lines) std::printf("  %s\n", l.c_str());
+}
+
 void run_inspect(const InspectOptions& o) {
     InspectedFile f = open_for_inspect(o.path);
     Json json = Json::object();
     print_format_level(f, o, o.json ? &json : nullptr);
-    // The model level (architecture, KV-cache bytes per token, ...) goes here, after the format level.
+    if (f.gguf) print_model_level(o, o.json ? &json : nullptr);
     if (o.json) std::printf("%s\n", dump(json, 2).c_str());
 }
 

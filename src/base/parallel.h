@@ -9,7 +9,7 @@
 
 namespace r1 {
 
-// Number of threads used by parallel_for / parallel_region (default: the number of cores).
+// Number of threads used by parallel_for / parallel_region (default: the number of cores, or $R1_THREADS).
 int num_threads();
 void set_num_threads(int n);
 

@@ -127,6 +127,7 @@ ChatFormat chat_format_from_name(std::string_view name) {
 }
 
 std::optional<ChatFormat> try_detect_chat_format(std::string_view t) {
+    if (t == deepseek_r1_jinja_template()) return ChatFormat::DeepSeekR1;  // ours (mentions enable_thinking)
     if (contains(t, kDsUser) && contains(t, kDsAssistant)) {
         if (contains(t, "thinking is defined") || contains(t, "<think></think>"))
             return ChatFormat::DeepSeekV31;

@@ -176,4 +176,9 @@ TEST(PythonStrip, UnicodeWhitespaceLikePythonStrStrip) {
 }
 
 }  // namespace
+
+TEST(ChatDetect, OurOwnR1TemplateIsDetectedAsR1) {
+    EXPECT_EQ(detect_chat_format(deepseek_r1_jinja_template()), ChatFormat::DeepSeekR1);
+}
+
 }  // namespace r1
