@@ -17,7 +17,7 @@ namespace r1::cli {
 void add_bench(CLI::App& app) {
     struct Opts {
         std::string model;
-        int64_t n_prompt = 512, n_gen = 128;
+        int64_t n_prompt = 512, n_gen = 128, depth = 0;
         int threads = 0, reps = 3;
         bool json = false;
     };
@@ -30,6 +30,8 @@ void add_bench(CLI::App& app) {
     cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
     cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens for pp (0: skip)")->check(CLI::NonNegativeNumber);
     cmd->add_option("-n,--n-gen", o->n_gen, "tokens for tg (0: skip)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("-d,--depth", o->depth, "context depth: tokens already in the cache before each test (untimed)")
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)");
     cmd->add_option("-r,--reps", o->reps, "timed repetitions")->check(CLI::PositiveNumber);
     cmd->add_flag("--json", o->json, "print JSON (one object per test) instead of a table");
@@ -40,6 +42,7 @@ void add_bench(CLI::App& app) {
         p.n_prompt = o->n_prompt;
         p.n_gen = o->n_gen;
         p.reps = o->reps;
+        p.depth = o->depth;
         p.progress = !o->json;
         const auto results = run_bench(*model, p);
         const double gb = static_cast<double>(model->weight_bytes()) / 1e9;
@@ -53,6 +56,8 @@ void add_bench(CLI::App& app) {
                                {"stddev_ts", r.stddev_ts},
                                {"samples_ts", r.samples_ts},
                                {"model", o->model},
+                               {"depth", o->depth},
+                               {"kv_bytes_per_token", model->config().kv_bytes_per_token()},
                                {"size_bytes", model->weight_bytes()},
                                {"simd", simd_level_name()}});
             std::printf("%s\n", arr.dump(2).c_str());
@@ -61,11 +66,12 @@ void add_bench(CLI::App& app) {
         std::printf("model: %s (%s, %s)\nkernels: %s, threads: %d\n\n", o->model.c_str(),
                     model->config().summary().c_str(), human_bytes(static_cast<double>(model->weight_bytes())).c_str(),
                     simd_level_name(), num_threads());
-        std::printf("| %-8s | %16s | %10s |\n", "test", "t/s", "GB/s");
-        std::printf("|----------|------------------|------------|\n");
+        std::printf("KV cache: %zu bytes per token\n\n", model->config().kv_bytes_per_token());
+        std::printf("| %-16s | %18s | %10s |\n", "test", "t/s", "GB/s");
+        std::printf("|------------------|--------------------|------------|\n");
         for (const auto& r : results) {
             const bool tg = r.test.rfind("tg", 0) == 0;
-            std::printf("| %-8s | %8.2f +- %5.2f | %10s |\n", r.test.c_str(), r.avg_ts, r.stddev_ts,
+            std::printf("| %-16s | %9.2f +- %6.2f | %10s |\n", r.test.c_str(), r.avg_ts, r.stddev_ts,
                         tg ? strfmt("%.1f", gb * r.avg_ts).c_str() : "");
         }
     });

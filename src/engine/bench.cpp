@@ -30,12 +30,20 @@ BenchResult summarize(const std::string& test, int64_t n, const std::vector<doub
 
 std::vector<BenchResult> run_bench(const Model& model, const BenchParams& p) {
     const ModelConfig& c = model.config();
-    const int64_t n_ctx = std::max<int64_t>(std::max(p.n_prompt, p.n_gen), 1);
+    const int64_t n_ctx = p.depth + std::max<int64_t>(std::max(p.n_prompt, p.n_gen), 1);
     KvCache cache(c, n_ctx);
-    Scratch scratch(c, std::min(p.n_batch, std::max<int64_t>(p.n_prompt, 1)), n_ctx);
+    Scratch scratch(c, std::min(p.n_batch, std::max<int64_t>(std::max(p.n_prompt, p.depth), 1)), n_ctx);
     std::vector<float> logits(static_cast<size_t>(c.n_vocab));
     Rng rng(p.seed);
     std::vector<BenchResult> out;
+    const std::string at = p.depth > 0 ? " @ d" + std::to_string(p.depth) : "";
+    // Fills positions [0, depth) with random tokens (untimed): the context the timed test runs after.
+    Batch fill;
+    for (int64_t i = 0; i < p.depth; i++)
+        fill.add(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.n_vocab))), i, &cache, i == p.depth - 1);
+    auto prefill_depth = [&] {
+        if (p.depth > 0) model.forward(fill, scratch, logits.data());
+    };
     const int total_runs = (p.n_prompt > 0 ? p.reps + 1 : 0) + (p.n_gen > 0 ? p.reps + 1 : 0);
     ProgressBar bar("benchmark", total_runs, "runs");
     int runs = 0;
@@ -46,32 +54,35 @@ std::vector<BenchResult> run_bench(const Model& model, const BenchParams& p) {
     if (p.n_prompt > 0) {
         Batch b;
         for (int64_t i = 0; i < p.n_prompt; i++)
-            b.add(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.n_vocab))), i, &cache, i == p.n_prompt - 1);
+            b.add(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.n_vocab))), p.depth + i, &cache,
+                  i == p.n_prompt - 1);
         std::vector<double> secs;
         for (int rep = 0; rep <= p.reps; rep++) {
+            prefill_depth();
             const double t0 = now_s();
             model.forward(b, scratch, logits.data());
             if (rep > 0) secs.push_back(now_s() - t0);  // rep 0 warms up
             tick();
         }
-        out.push_back(summarize("pp" + std::to_string(p.n_prompt), p.n_prompt, secs));
+        out.push_back(summarize("pp" + std::to_string(p.n_prompt) + at, p.n_prompt, secs));
     }
     if (p.n_gen > 0) {
         std::vector<double> secs;
         Batch b;
         for (int rep = 0; rep <= p.reps; rep++) {
+            prefill_depth();
             const double t0 = now_s();
             int32_t tok = static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.n_vocab)));
             for (int64_t i = 0; i < p.n_gen; i++) {
                 b.clear();
-                b.add(tok, i, &cache, true);
+                b.add(tok, p.depth + i, &cache, true);
                 model.forward(b, scratch, logits.data());
                 tok = static_cast<int32_t>((static_cast<uint64_t>(tok) * 7919 + 1) % static_cast<uint64_t>(c.n_vocab));
             }
             if (rep > 0) secs.push_back(now_s() - t0);
             tick();
         }
-        out.push_back(summarize("tg" + std::to_string(p.n_gen), p.n_gen, secs));
+        out.push_back(summarize("tg" + std::to_string(p.n_gen) + at, p.n_gen, secs));
     }
     if (p.progress) bar.finish();
     return out;

@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/parallel.h"
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "model/model.h"
@@ -63,16 +64,23 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
                 std::copy_n(s.v.data() + t * kvd, kvd, row + kvd);
             }
         });
-        // One work item per (token, head); each query attends to positions 0..pos of its own cache.
+        // Attention in blocks: per work item (a block of queries of one sequence, one head) the scores against
+        // the cached keys, a causal softmax, and the weighted sum of the cached values (kernels/attention.h).
+        plan_attention(caches, pos, n, c.n_head, 0, s.score_block, s.attn_items);
         parallel_region([&](int ith, int nth) {
-            float* scores = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.max_ctx);
-            const int64_t items = n * c.n_head;
-            for (int64_t it = items * ith / nth; it < items * (ith + 1) / nth; it++) {
-                const int64_t t = it / c.n_head, h = it % c.n_head, kh = h / group;
-                const KvCache* kv = caches[t];
-                const float* base = kv->row(l, 0);
-                attention_head(s.q.data() + t * qd + h * hd, base + kh * hd, kv->row_size(), base + kvd + kh * hd,
-                               kv->row_size(), pos[t] + 1, hd, hd, scale, scores, s.att.data() + t * qd + h * hd);
+            float* scores = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.score_block);
+            int64_t* lens = s.lens.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.lens_stride);
+            const int64_t n_items = static_cast<int64_t>(s.attn_items.size());
+            for (int64_t it = ith; it < n_items; it += nth) {
+                const AttnItem& a = s.attn_items[static_cast<size_t>(it)];
+                const int64_t kh = a.h0 / group, row = caches[a.t0]->row_size();
+                const float* keys = caches[a.t0]->row(l, 0) + kh * hd;  // [K | V] rows
+                for (int64_t u = 0; u < a.nq; u++) lens[u] = pos[a.t0 + u] + 1;
+                const float* q = s.q.data() + a.t0 * qd + a.h0 * hd;
+                attn_scores(q, qd, a.nq, keys, row, a.n_kv, hd, scale, scores, a.n_kv, false);
+                attn_softmax_rows(scores, a.n_kv, a.nq, lens, a.n_kv);
+                attn_weighted_sum(scores, a.n_kv, a.nq, a.n_kv, keys + kvd, row, hd, s.att.data() + a.t0 * qd + a.h0 * hd,
+                                  qd);
             }
         });
         matmul(L.wo, s.att.data(), qd, n, s.proj.data(), d);

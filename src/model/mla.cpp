@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/parallel.h"
+#include "kernels/attention.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 
@@ -79,64 +80,92 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
     });
 
     // ---- attention ----
-    // Sequences whose chunk is long enough run the naive form, one sequence at a time (their K/V are
-    // decompressed into one shared buffer); every other token runs the absorbed form, all in one parallel pass.
-    auto attend = [&](int64_t t, int64_t h, bool naive, const NaiveLayout& nl, float* scores, float* qt) {
-        const float* rows = ch.caches[t]->row(layer, 0);
-        const float* q_nope = s.q.data() + t * qd + h * D.qk;
-        const float* q_rope = q_nope + D.nope;
-        const int64_t len = ch.pos[t] + 1;
-        float* o = s.att.data() + t * vd + h * D.v;
-        if (naive) {
-            const float* kv = s.naive_kv.data();
-            for (int64_t j = 0; j < len; j++)
-                scores[j] = scale * (dot_f32(q_nope, kv + j * nl.stride + nl.k(h), D.nope) +
-                                     dot_f32(q_rope, rows + j * D.row + D.kvl, D.rope));
-            softmax_inplace(scores, len);
-            std::fill(o, o + D.v, 0.0f);
-            for (int64_t j = 0; j < len; j++) axpy_f32(o, scores[j], kv + j * nl.stride + nl.vv(h), D.v);
-        } else {
-            float* z = qt + D.kvl;
-            matvec(L.wk_absorb.head(h), q_nope, qt);  // q~ = W^UK_h^T q_nope  [kv_lora]
-            for (int64_t j = 0; j < len; j++)
-                scores[j] = scale * (dot_f32(qt, rows + j * D.row, D.kvl) +
-                                     dot_f32(q_rope, rows + j * D.row + D.kvl, D.rope));
-            softmax_inplace(scores, len);
-            std::fill(z, z + D.kvl, 0.0f);
-            for (int64_t j = 0; j < len; j++) axpy_f32(z, scores[j], rows + j * D.row, D.kvl);
-            matvec(L.wv.head(h), z, o);  // o_h = W^UV_h z  [v]
-        }
-    };
-    // Runs attend() for every (token in `toks`, head) pair across the threads.
-    auto run_items = [&](const int32_t* toks, int64_t n_toks, bool naive, const NaiveLayout& nl) {
+    // Sequences with a long enough chunk run the naive form, one sequence at a time: their K_nope and V are
+    // decompressed into one shared buffer, then each (block of queries, head) is scored against
+    //   [k_nope_j | k^R_j] as two accumulated products, softmaxed causally, and weighted over v_j.
+    // Every other token runs the absorbed form: its queries q~_h (all heads, or a block of them) are scored
+    // against the cache rows [c^KV_j | k^R_j] directly, weighted over c^KV_j, and projected by W^UV_h.
+    // Within a naive sequence, each work item is a block of queries of one head.
+    auto run_naive = [&](int64_t t0, int64_t nt, int64_t n_kv, const NaiveLayout& nl) {
+        plan_attention(ch.caches + t0, ch.pos + t0, nt, D.H, 0, s.score_block, s.attn_items);
+        const float* rows = ch.caches[t0]->row(layer, 0);
         parallel_region([&](int ith, int nth) {
-            float* scores = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.max_ctx);
-            float* qt = s.head_tmp.data() + static_cast<size_t>(ith) * static_cast<size_t>(2 * D.kvl);
-            const int64_t items = n_toks * D.H;
-            for (int64_t it = items * ith / nth; it < items * (ith + 1) / nth; it++)
-                attend(toks[it / D.H], it % D.H, naive, nl, scores, qt);
+            float* sc = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.score_block);
+            int64_t* lens = s.lens.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.lens_stride);
+            const int64_t n_items = static_cast<int64_t>(s.attn_items.size());
+            for (int64_t it = ith; it < n_items; it += nth) {
+                const AttnItem& a = s.attn_items[static_cast<size_t>(it)];
+                const int64_t t = t0 + a.t0, h = a.h0, kv = a.n_kv;
+                for (int64_t u = 0; u < a.nq; u++) lens[u] = ch.pos[t + u] + 1;
+                const float* q = s.q.data() + t * qd + h * D.qk;
+                attn_scores(q, qd, a.nq, s.naive_kv.data() + nl.k(h), nl.stride, kv, D.nope, scale, sc, kv, false);
+                attn_scores(q + D.nope, qd, a.nq, rows + D.kvl, D.row, kv, D.rope, scale, sc, kv, true);
+                attn_softmax_rows(sc, kv, a.nq, lens, kv);
+                attn_weighted_sum(sc, kv, a.nq, kv, s.naive_kv.data() + nl.vv(h), nl.stride, D.v,
+                                  s.att.data() + t * vd + h * D.v, vd);
+            }
+        });
+        (void)n_kv;
+    };
+    // Absorbed: q~_h = W^UK_h^T q_nope for every (token, head) first, then one work item per token and block of
+    // heads (the heads of a token share every cache row they read).
+    auto run_absorbed = [&](const int32_t* toks, int64_t n_toks) {
+        const int64_t items_qt = n_toks * D.H;
+        parallel_for(items_qt, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; i++) {
+                const int64_t t = toks[i / D.H], h = i % D.H;
+                matvec(L.wk_absorb.head(h), s.q.data() + t * qd + h * D.qk, s.qt.data() + (t * D.H + h) * D.kvl);
+            }
+        });
+        const int64_t heads_per_item = std::max<int64_t>(1, (D.H + s.n_threads - 1) / s.n_threads);
+        s.attn_items.clear();
+        for (int64_t i = 0; i < n_toks; i++) {
+            const int64_t t = toks[i];
+            const int64_t nh = std::max<int64_t>(1, std::min(heads_per_item, s.score_block / (ch.pos[t] + 1)));
+            for (int64_t h = 0; h < D.H; h += nh)
+                s.attn_items.push_back({static_cast<int32_t>(t), 1, static_cast<int32_t>(h),
+                                        static_cast<int32_t>(std::min(nh, D.H - h)), ch.pos[t] + 1});
+        }
+        parallel_region([&](int ith, int nth) {
+            float* sc = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.score_block);
+            int64_t* lens = s.lens.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.lens_stride);
+            const int64_t n_items = static_cast<int64_t>(s.attn_items.size());
+            for (int64_t it = ith; it < n_items; it += nth) {
+                const AttnItem& a = s.attn_items[static_cast<size_t>(it)];
+                const int64_t t = a.t0, kv = a.n_kv;
+                const float* rows = ch.caches[t]->row(layer, 0);
+                for (int64_t u = 0; u < a.nh; u++) lens[u] = kv;
+                const float* qt = s.qt.data() + (t * D.H + a.h0) * D.kvl;  // [nh, kv_lora]
+                const float* qr = s.q.data() + t * qd + a.h0 * D.qk + D.nope;  // [nh, rope], stride qk
+                attn_scores(qt, D.kvl, a.nh, rows, D.row, kv, D.kvl, scale, sc, kv, false);
+                attn_scores(qr, D.qk, a.nh, rows + D.kvl, D.row, kv, D.rope, scale, sc, kv, true);
+                attn_softmax_rows(sc, kv, a.nh, lens, kv);
+                float* z = s.z.data() + (t * D.H + a.h0) * D.kvl;
+                attn_weighted_sum(sc, kv, a.nh, kv, rows, D.row, D.kvl, z, D.kvl);
+                for (int64_t h = a.h0; h < a.h0 + a.nh; h++)  // o_h = W^UV_h z_h
+                    matvec(L.wv.head(h), s.z.data() + (t * D.H + h) * D.kvl, s.att.data() + t * vd + h * D.v);
+            }
         });
     };
+
     int32_t* absorbed = s.attn_tokens.data();
-    int32_t* group = absorbed + n;
     int64_t n_absorbed = 0;
-    for (int64_t t0 = 0; t0 < n; t0++) {
-        KvCache* cache = ch.caches[t0];
-        bool first = true;  // each sequence is handled at its first token in the chunk
-        for (int64_t u = 0; u < t0 && first; u++) first = ch.caches[u] != cache;
-        if (!first) continue;
-        int64_t n_new = 0, n_kv = 0;
-        for (int64_t t = t0; t < n; t++)
-            if (ch.caches[t] == cache) group[n_new++] = static_cast<int32_t>(t), n_kv = std::max(n_kv, ch.pos[t] + 1);
+    for (int64_t t0 = 0; t0 < n;) {  // runs of consecutive tokens of one sequence
+        int64_t t1 = t0 + 1;
+        while (t1 < n && ch.caches[t1] == ch.caches[t0]) t1++;
+        int64_t n_kv = 0;
+        for (int64_t t = t0; t < t1; t++) n_kv = std::max(n_kv, ch.pos[t] + 1);
+        const int64_t n_new = t1 - t0;
         const bool naive = n_kv <= s.naive_rows &&
                            (mode == MlaMode::Naive || (mode == MlaMode::Auto && n_new > 1 && prefer_naive(D, n_new, n_kv)));
         if (naive) {
-            run_items(group, n_new, true, decompress(L, D, *cache, layer, n_kv, s));
+            run_naive(t0, n_new, n_kv, decompress(L, D, *ch.caches[t0], layer, n_kv, s));
         } else {
-            for (int64_t i = 0; i < n_new; i++) absorbed[n_absorbed++] = group[i];
+            for (int64_t t = t0; t < t1; t++) absorbed[n_absorbed++] = static_cast<int32_t>(t);
         }
+        t0 = t1;
     }
-    if (n_absorbed > 0) run_items(absorbed, n_absorbed, false, NaiveLayout{});
+    if (n_absorbed > 0) run_absorbed(absorbed, n_absorbed);
     matmul(L.wo, s.att.data(), vd, n, out, d);
 }
 

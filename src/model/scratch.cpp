@@ -19,7 +19,12 @@ Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
     proj.resize(sz(T, d));
     gate.resize(sz(T, ffn));
     up.resize(sz(T, ffn));
-    scores.resize(sz(n_threads, max_ctx));
+    // A block of queries is scored at once; cap a thread's block at ~1M scores (4 MiB), but always fit one row.
+    score_block = std::max<int64_t>(max_ctx, std::min<int64_t>(max_tokens * max_ctx, int64_t{1} << 20));
+    scores.resize(sz(n_threads, score_block));
+    lens_stride = std::max<int64_t>(max_tokens, c.n_head);
+    lens.resize(sz(n_threads, lens_stride));
+    attn_items.reserve(sz(T, c.n_head));
     rope_cs.resize(sz(n_threads, c.rope_dim));
     out_x.resize(sz(T, d));
     if (!c.is_deepseek()) {
@@ -31,7 +36,8 @@ Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
     att.resize(sz(T, c.n_head * c.v_head_dim));
     qa.resize(sz(T, c.q_lora_rank));
     kva.resize(sz(T, c.kv_lora_rank + c.qk_rope_head_dim));
-    head_tmp.resize(sz(n_threads, 2 * c.kv_lora_rank));
+    qt.resize(sz(T, c.n_head * c.kv_lora_rank));
+    z.resize(sz(T, c.n_head * c.kv_lora_rank));
     attn_tokens.resize(sz(2, T));
     // The naive (decompressed) form of attention is used for long prompt chunks; its buffer is capped at
     // ~64 MiB, beyond which the absorbed form runs instead.

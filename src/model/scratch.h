@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/attention_plan.h"
 #include "model/config.h"
 
 namespace r1 {
@@ -30,14 +31,18 @@ struct Scratch {
     std::vector<float> att;      // [T, H*v]  attention output (before wo)
     std::vector<float> proj;     // [T, d]    output of wo / the FFN
     std::vector<float> gate, up; // [T, ffn]  widest FFN of the model (dense, shared experts)
-    std::vector<float> scores;   // [threads, max_ctx]
+    std::vector<float> scores;   // [threads, score_block] attention scores of a block of queries
+    int64_t score_block = 0;     // floats per thread: max(max_ctx, up to 1M for blocks of queries)
+    std::vector<int64_t> lens;   // [threads, lens_stride] keys each query of a block sees
+    int64_t lens_stride = 0;
+    std::vector<AttnItem> attn_items;  // work items of the attention pass (capacity T*H)
     std::vector<float> rope_cs;  // [threads, rope_dim]
     std::vector<float> out_x;    // [T, d]    final normed rows that want logits
 
     // deepseek2
     std::vector<float> qa;          // [T, q_lora]
     std::vector<float> kva;         // [T, kv_lora + rope]
-    std::vector<float> head_tmp;    // [threads, 2*kv_lora]  q~ and z of one head (absorbed attention)
+    std::vector<float> qt, z;       // [T, H*kv_lora] absorbed queries q~ and weighted latents z
     std::vector<int32_t> attn_tokens;  // [2T] token lists of the attention passes
     int64_t naive_rows = 0;         // positions the naive-attention buffer holds
     std::vector<float> naive_kv;    // [naive_rows, H*(nope+v)] decompressed K_nope and V of one sequence

@@ -1,0 +1,26 @@
+// Attention as blocks of dense work, so that prefill and long-context decode run as vector code instead of one
+// small dot product per (query, key) pair:
+//   S[t, j]  = scale * Q_t · K_j            (+= when accumulating a second part, e.g. MLA's rope half)
+//   softmax of S[t, 0..len_t) in place, zero beyond (causal: query t sees len_t keys)
+//   O[t, :]  = sum_j P[t, j] V_j
+// Rows are strided: Q, K and V may be views into a KV cache or a projection buffer. Compiled for AVX-512,
+// AVX2+FMA and baseline x86-64 (target_clones); tests/kernels/test_attention.cpp checks them against plain loops.
+#pragma once
+
+#include <cstdint>
+
+namespace r1 {
+
+// S [nq, ldS] = scale * Q [nq, d] (row stride ldq) · K [nk, d]^T (row stride ldk); accumulate adds to S.
+void attn_scores(const float* q, int64_t ldq, int64_t nq, const float* k, int64_t ldk, int64_t nk, int64_t d,
+                 float scale, float* s, int64_t lds, bool accumulate);
+
+// Row t of S: softmax over its first len[t] entries, zeros after (len[t] >= 1).
+void attn_softmax_rows(float* s, int64_t lds, int64_t nq, const int64_t* len, int64_t nk);
+
+// O [nq, d] (row stride ldo) = P [nq, nk] (row stride ldp) · V [nk, d] (row stride ldv); only the first
+// max_len columns of P are read (the rest are zero by construction).
+void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const float* v, int64_t ldv,
+                       int64_t d, float* o, int64_t ldo);
+
+}  // namespace r1
