@@ -8,6 +8,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   nodejs npm
+  chromium
 )
 
 missing=()
@@ -33,4 +34,13 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The client and browser tests use npm packages (playwright-core, @huggingface/gguf) that need Node.js >= 20.
+if command -v node >/dev/null 2>&1; then
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if ((major < 20)); then
+    echo "install-deps: warning: Node.js $(node --version) is older than 20; the server client/browser tests and" \
+      "the GGUF cross-check need Node.js >= 20 (Debian 12's own nodejs is 18)" >&2
+  fi
 fi
