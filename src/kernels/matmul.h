@@ -3,16 +3,26 @@
 //   Y[t, r] = sum_c W[r, c] * X[t, c]        W [rows, cols] (any weight DType), X [n, cols] f32, Y [n, rows]
 //   f32
 //
-// n == 1 (decode) is a matrix-vector product, memory-bound: each thread streams its share of W's rows once.
-// n > 1 (prefill) is tiled so that each block of W is reused across several tokens while it is in cache.
-// The activations are first converted to the weight type's partner format (Q8_0 for the 32-blocks, Q8_K for
-// the K-quants, f32 otherwise) in a per-thread scratch buffer that grows once and is then reused. Fast paths
-// (AVX2, AVX-512 + VNNI) are chosen at run time; matmul_ref is the plain reference they are tested against.
+// Activations are first converted, once per call, to the weight type's partner format (as ggml does): int8
+// with one f32 scale per 32 values for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL, one per 256 (Q8_K's rule) for the
+// K-quants, and kept in f32 for F32 F16 BF16 F8_E4M3. The buffer for that lives in a per-thread scratch that
+// grows once and is then reused (no allocation per call in steady state). Each quantised activation moves by
+// at most half a step (amax/254 of its block): that is the accuracy contract tested against matmul_ref.
+//
+// n == 1 (decode) is a matrix-vector product, memory-bound: rows are split across threads and each weight row
+// is streamed once (row-dot kernels, which also serve small n with up to 4 tokens per pass). From a few
+// tokens on (4 to 14 depending on the type) the AVX-512 path switches to a tiled GEMM: 32-row weight panels
+// are repacked in L2 and reused by every token with VNNI dot products (integer types) or FMA (f32 family).
+//
+// SIMD: scalar, AVX2 and AVX-512 (+VNNI) kernels are compiled into every build and chosen at run time from
+// the CPU's features; R1_SIMD=scalar|avx2|avx512 caps the level, set_simd_level()
+// (kernels/simd/cpu_features.h) changes it at run time. NaN or Inf in X or W stays non-finite in Y.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/simd/cpu_features.h"
 #include "tensor/dtype.h"
 #include "tensor/tensor.h"
 
@@ -26,23 +36,27 @@ struct MatRef {
     size_t row_stride = 0;
 };
 
-// The matrix view of a 2-D TensorRef [rows, cols] (or of expert e of a 3-D [E, rows, cols] tensor).
+// The matrix view of a 2-D TensorRef [rows, cols] (or of expert e of a 3-D [E, rows, cols] tensor). Throws
+// r1::Error naming the tensor if the shape, the block alignment of cols or the byte size is wrong.
 MatRef mat_of(const TensorRef& t);
 MatRef mat_of_slice(const TensorRef& t, int64_t index);
 
-// Y = X W^T. ldx / ldy are the row strides (in floats) of X and Y. Multithreaded over rows.
+// Y = X W^T. ldx / ldy are the row strides (in floats) of X and Y. Multithreaded over rows (base/parallel.h).
+// Throws r1::Error for a weight type that is not supported or a row length that is not a whole number of
+// blocks.
 void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
 inline void matvec(const MatRef& w, const float* x, float* y) {
     matmul(w, x, w.cols, 1, y, w.rows);
 }
 
-// Reference: dequantise each row and accumulate in double. Slow; for tests.
+// Reference: dequantise each row (tensor/quant.h) and accumulate in double. Slow; for tests.
 void matmul_ref(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
 
-// True if `type` is usable as a matmul weight.
+// True if `type` is usable as a matmul weight: F32 F16 BF16 F8_E4M3 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K
+// Q5_K Q6_K IQ4_NL.
 bool matmul_supports(DType type);
 
-// Which SIMD level the kernels use ("avx512-vnni", "avx2", "scalar"); R1_SIMD=scalar|avx2|avx512 caps it.
+// Which SIMD level the kernels use ("avx512-vnni", "avx2", "scalar").
 const char* simd_level_name();
 
 }  // namespace r1

@@ -11,15 +11,16 @@ namespace r1 {
 
 // dst[0..n) = value of the n elements at src. n is a multiple of the block size. Types: every DType whose
 // DTypeInfo::has_dequant is true (F32 F16 BF16 F8_E4M3 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K
-// IQ4_NL).
+// IQ4_NL), plus Q8_K. Other types throw r1::Error.
 void dequantize_row(DType type, const void* src, float* dst, int64_t n);
 
 // True if quantize_row supports `type` as a destination.
 bool can_quantize(DType type);
 
 // Encodes n floats (a multiple of the block size) into `type` with ggml's reference quantiser for that type
-// (so files we write dequantise like llama.cpp's). Supported: F32 F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K
-// Q6_K (and the activation-side Q8_K).
+// (quantize_row_*_ref: byte-identical output, so files we write dequantise like llama.cpp's). Supported: F32
+// F16 BF16 Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K and the activation-side Q8_K. Any other type
+// throws r1::Error (check with can_quantize first).
 void quantize_row(DType type, const float* src, void* dst, int64_t n);
 
 }  // namespace r1

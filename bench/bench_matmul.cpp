@@ -1,0 +1,109 @@
+// matmul throughput at Qwen2-1.5B shapes (hidden 1536, FFN 8960, vocab 151936):
+//   matvec/<type>/<shape>/threads:N   n = 1 (decode). Counter GB/s = weight bytes streamed per second.
+//   Several
+//                                     copies of the matrix are cycled so that the weights come from DRAM
+//                                     (more than the 32 MB L3), as they do in a real model.
+//   gemm/<type>/<shape>/threads:N     n = 512 (prefill). Counter GFLOP/s = 2 * rows * cols * n per second.
+// Set R1_SIMD=scalar|avx2|avx512 to compare levels. Side-by-side numbers against ggml: bench/ggml-compare/.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "base/parallel.h"
+#include "base/rng.h"
+#include "kernels/matmul.h"
+#include "tensor/quant.h"
+
+namespace {
+
+using namespace r1;
+
+struct Shape {
+    const char* name;
+    int64_t rows, cols;
+};
+const Shape kShapes[] = {{"1536x1536", 1536, 1536},
+                         {"8960x1536", 8960, 1536},
+                         {"1536x8960", 1536, 8960},
+                         {"151936x1536", 151936, 1536}};
+
+// `copies` copies of a rows x cols matrix of `type` (64 distinct quantised rows, repeated: quantising the
+// whole vocabulary matrix would take minutes and the kernels do not care).
+std::vector<uint8_t> make_weights(DType type, int64_t rows, int64_t cols, int copies) {
+    const size_t rb = row_bytes(type, cols);
+    std::vector<uint8_t> w(rb * static_cast<size_t>(rows) * static_cast<size_t>(copies));
+    Rng rng(1);
+    std::vector<float> v(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows * copies; r++) {
+        if (r < 64) {
+            for (auto& f : v) f = 0.02f * rng.normal();
+            quantize_row(type, v.data(), w.data() + r * rb, cols);
+        } else {
+            std::memcpy(w.data() + r * rb, w.data() + (r % 64) * rb, rb);
+        }
+    }
+    return w;
+}
+
+void run(benchmark::State& state, DType type, Shape sh, int64_t n, int threads) {
+    set_num_threads(threads);
+    const size_t rb = row_bytes(type, sh.cols), mat_bytes = rb * static_cast<size_t>(sh.rows);
+    const int copies = n == 1 ? static_cast<int>((size_t{256} << 20) / mat_bytes + 1) : 1;
+    const std::vector<uint8_t> w = make_weights(type, sh.rows, sh.cols, copies);
+    std::vector<float> x(static_cast<size_t>(n * sh.cols)), y(static_cast<size_t>(n * sh.rows));
+    Rng rng(2);
+    for (auto& f : x) f = rng.normal();
+    int c = 0;
+    for (auto _ : state) {
+        MatRef m{type, sh.rows, sh.cols, w.data() + static_cast<size_t>(c) * mat_bytes, rb};
+        matmul(m, x.data(), sh.cols, n, y.data(), sh.rows);
+        benchmark::DoNotOptimize(y.data());
+        c = (c + 1) % copies;
+    }
+    const double iters = static_cast<double>(state.iterations());
+    if (n == 1)
+        state.counters["GB/s"] =
+            benchmark::Counter(iters * static_cast<double>(mat_bytes) / 1e9, benchmark::Counter::kIsRate);
+    else
+        state.counters["GFLOP/s"] = benchmark::Counter(
+            iters * 2.0 * static_cast<double>(sh.rows * sh.cols * n) / 1e9, benchmark::Counter::kIsRate);
+    state.SetLabel(simd_level_name());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const DType priority[] = {DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F32};
+    const DType others[] = {DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
+                            DType::Q5_1, DType::Q5_K, DType::Q2_K, DType::Q3_K, DType::Q8_0};
+    for (int threads : {1, 2}) {
+        for (DType t : priority)
+            for (const Shape& sh : kShapes) {
+                if (t == DType::F32 && sh.rows > 100000) continue;  // 0.9 GB
+                for (int64_t n : {int64_t{1}, int64_t{512}}) {
+                    std::string name = std::string(n == 1 ? "matvec/" : "gemm/") + dtype_name(t) + "/" +
+                                       sh.name + "/threads:" + std::to_string(threads);
+                    benchmark::RegisterBenchmark(name.c_str(), run, t, sh, n, threads)
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMillisecond)
+                        ->MinTime(0.3);
+                }
+            }
+        for (DType t : others)
+            for (int64_t n : {int64_t{1}, int64_t{512}}) {
+                const Shape sh = kShapes[1];
+                std::string name = std::string(n == 1 ? "matvec/" : "gemm/") + dtype_name(t) + "/" + sh.name +
+                                   "/threads:" + std::to_string(threads);
+                benchmark::RegisterBenchmark(name.c_str(), run, t, sh, n, threads)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond)
+                    ->MinTime(0.3);
+            }
+    }
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,263 @@
+// matmul(): validation, activation quantisation into a reusable scratch buffer, the choice between the
+// row-dot kernels (decode, small n) and the tiled GEMM (prefill), and the split of rows across threads.
+// matmul_ref(): the slow double-precision reference.
+#include "kernels/matmul.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "base/error.h"
+#include "base/parallel.h"
+#include "kernels/simd/cpu_features.h"
+#include "kernels/simd/kernels.h"
+#include "tensor/quant.h"
+
+namespace r1 {
+namespace {
+
+using simd::ActKind;
+
+// From this many tokens on, the AVX-512 GEMM (repacked 32-row panels) beats the row-dot kernels (one pass
+// over each weight row, reused by up to 4 tokens). Measured crossovers at 1536 x 1536, one thread: ~4 tokens
+// for the 32-element types, ~7 for Q4_K/Q5_K, ~14 for Q6_K (whose row-dot is cheap and GEMM tile the least
+// dense) and the f32 family (repack costs a conversion and a transpose of 4-byte values).
+int64_t gemm_min_tokens(DType t) {
+    switch (t) {
+        case DType::Q6_K:
+        case DType::F32:
+        case DType::F16:
+        case DType::BF16:
+        case DType::F8_E4M3:
+            return 14;
+        case DType::Q2_K:
+        case DType::Q3_K:
+        case DType::Q4_K:
+        case DType::Q5_K:
+            return 7;
+        default:
+            return 4;
+    }
+}
+// Below this many multiply-adds a call runs on one thread (starting a parallel region costs a few µs).
+constexpr int64_t kMinParallelWork = 1 << 16;
+
+// A 64-byte aligned buffer that grows and is never shrunk: one per calling thread, so steady-state calls
+// do not allocate.
+struct ScratchBuffer {
+    uint8_t* p = nullptr;
+    size_t cap = 0;
+    ~ScratchBuffer() { std::free(p); }
+    uint8_t* get(size_t n) {
+        if (n > cap) {
+            std::free(p);
+            cap = simd::round64(n + n / 4);
+            p = static_cast<uint8_t*>(std::aligned_alloc(64, cap));
+            R1_ASSERT(p != nullptr, "out of memory for %zu bytes of matmul scratch", cap);
+        }
+        return p;
+    }
+};
+
+}  // namespace
+
+uint8_t* simd::thread_scratch(int slot, size_t bytes) {
+    thread_local ScratchBuffer bufs[4];
+    R1_ASSERT(slot >= 0 && slot < 4, "scratch slot %d", slot);
+    return bufs[slot].get(bytes);
+}
+
+namespace {
+
+simd::QuantActFn quant_fn(SimdLevel level, ActKind kind) {
+    switch (level) {
+        case SimdLevel::Avx512:
+            return kind == ActKind::A8 ? simd::avx512::quant_a8 : simd::avx512::quant_k8;
+        case SimdLevel::Avx2:
+            return kind == ActKind::A8 ? simd::avx2::quant_a8 : simd::avx2::quant_k8;
+        default:
+            return kind == ActKind::A8 ? simd::scalar::quant_a8 : simd::scalar::quant_k8;
+    }
+}
+
+simd::RowdotFn rowdot_fn(SimdLevel level) {
+    switch (level) {
+        case SimdLevel::Avx512:
+            return simd::avx512::rowdot;
+        case SimdLevel::Avx2:
+            return simd::avx2::rowdot;
+        default:
+            return simd::scalar::rowdot;
+    }
+}
+
+void check_args(const MatRef& w, int64_t ldx, int64_t n, int64_t ldy, const char* who) {
+    if (!matmul_supports(w.type))
+        fail(
+            "%s: weights of type %s are not supported (supported: f32 f16 bf16 f8_e4m3 q4_0 q4_1 q5_0 q5_1 "
+            "q8_0 "
+            "q2_K q3_K q4_K q5_K q6_K iq4_nl)",
+            who, dtype_name(w.type));
+    const int32_t bs = dtype_info(w.type).block_size;
+    if (w.cols <= 0 || w.cols % bs != 0)
+        fail("%s: %s weights need a row length that is a positive multiple of %d, got %lld", who,
+             dtype_name(w.type), bs, static_cast<long long>(w.cols));
+    R1_ASSERT(w.rows >= 0 && n >= 0, "%s: negative size", who);
+    R1_ASSERT(ldx >= w.cols || n <= 1, "%s: ldx %lld < cols %lld", who, static_cast<long long>(ldx),
+              static_cast<long long>(w.cols));
+    R1_ASSERT(ldy >= w.rows || n <= 1, "%s: ldy %lld < rows %lld", who, static_cast<long long>(ldy),
+              static_cast<long long>(w.rows));
+    R1_ASSERT(w.data != nullptr || w.rows == 0, "%s: null weights", who);
+    R1_ASSERT(w.row_stride >= row_bytes(w.type, w.cols), "%s: row stride %zu below the row size", who,
+              w.row_stride);
+}
+
+// Runs fn(c0, c1) over chunks [0, nchunks) on all threads, each thread taking the next chunk from a shared
+// counter: a thread slowed by another process or the OS does not hold the others up (a static split makes
+// every call wait for its slowest thread). Which thread computes a chunk never changes its result.
+template <typename F>
+void run_chunks(int64_t nchunks, F&& fn) {
+    if (nchunks <= 1 || num_threads() <= 1 || omp_in_parallel()) {
+        fn(int64_t{0}, nchunks);
+        return;
+    }
+    std::atomic<int64_t> next{0};
+    parallel_region([&](int, int) {
+        for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;) fn(c, c + 1);
+    });
+}
+
+}  // namespace
+
+bool matmul_supports(DType type) {
+    switch (type) {
+        case DType::F32:
+        case DType::F16:
+        case DType::BF16:
+        case DType::F8_E4M3:
+        case DType::Q4_0:
+        case DType::Q4_1:
+        case DType::Q5_0:
+        case DType::Q5_1:
+        case DType::Q8_0:
+        case DType::Q2_K:
+        case DType::Q3_K:
+        case DType::Q4_K:
+        case DType::Q5_K:
+        case DType::Q6_K:
+        case DType::IQ4_NL:
+            return true;
+        default:
+            return false;
+    }
+}
+
+const char* simd_level_name() {
+    return simd_level_str(simd_level());
+}
+
+MatRef mat_of(const TensorRef& t) {
+    if (t.shape.size() != 2)
+        fail("tensor '%s': expected a 2-D weight [rows, cols], got shape %s", t.name.c_str(),
+             shape_str(t.shape).c_str());
+    MatRef m;
+    m.type = t.type;
+    m.rows = t.shape[0];
+    m.cols = t.shape[1];
+    const int32_t bs = dtype_info(t.type).block_size;
+    if (m.cols % bs != 0)
+        fail("tensor '%s': row length %lld is not a multiple of the %s block size %d", t.name.c_str(),
+             static_cast<long long>(m.cols), dtype_name(t.type), bs);
+    m.row_stride = row_bytes(t.type, m.cols);
+    if (static_cast<size_t>(m.rows) * m.row_stride > t.nbytes)
+        fail("tensor '%s': %zu bytes of data, but %s %s needs %zu", t.name.c_str(), t.nbytes,
+             shape_str(t.shape).c_str(), dtype_name(t.type), static_cast<size_t>(m.rows) * m.row_stride);
+    m.data = t.data;
+    return m;
+}
+
+MatRef mat_of_slice(const TensorRef& t, int64_t index) {
+    if (t.shape.size() != 3)
+        fail("tensor '%s': expected a 3-D stack of weights [E, rows, cols], got shape %s", t.name.c_str(),
+             shape_str(t.shape).c_str());
+    R1_ASSERT(index >= 0 && index < t.shape[0], "tensor '%s': slice %lld of %lld", t.name.c_str(),
+              static_cast<long long>(index), static_cast<long long>(t.shape[0]));
+    TensorRef two = t;
+    two.shape = {t.shape[1], t.shape[2]};
+    const size_t slice_bytes = static_cast<size_t>(t.shape[1]) * row_bytes(t.type, t.shape[2]);
+    if (static_cast<size_t>(t.shape[0]) * slice_bytes > t.nbytes)
+        fail("tensor '%s': %zu bytes of data, but %s %s needs %zu", t.name.c_str(), t.nbytes,
+             shape_str(t.shape).c_str(), dtype_name(t.type), static_cast<size_t>(t.shape[0]) * slice_bytes);
+    two.data = t.data + static_cast<size_t>(index) * slice_bytes;
+    two.nbytes = slice_bytes;
+    return mat_of(two);
+}
+
+void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy) {
+    check_args(w, ldx, n, ldy, "matmul");
+    if (n == 0 || w.rows == 0) return;
+    const SimdLevel level = simd_level();
+    const int64_t K = w.cols;
+    const int64_t work = w.rows * K * n;
+
+    simd::Acts acts;
+    acts.kind = simd::act_kind(w.type);
+    acts.n = n;
+    acts.K = K;
+    acts.x = x;
+    acts.ldx = ldx;
+    if (acts.kind != ActKind::F32) {
+        thread_local ScratchBuffer act_scratch;
+        acts.stride = acts.kind == ActKind::A8 ? simd::A8Layout(K).stride : simd::K8Layout(K).stride;
+        uint8_t* buf = act_scratch.get(acts.stride * static_cast<size_t>(n));
+        acts.base = buf;
+        const simd::QuantActFn quant = quant_fn(level, acts.kind);
+        auto quant_range = [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++)
+                quant(x + t * ldx, K, buf + static_cast<size_t>(t) * acts.stride);
+        };
+        if (n >= 4 && work >= kMinParallelWork)  // chunks of 8 tokens
+            run_chunks((n + 7) / 8,
+                       [&](int64_t c0, int64_t c1) { quant_range(8 * c0, 8 * c1 < n ? 8 * c1 : n); });
+        else
+            quant_range(0, n);
+    }
+
+    const bool small = work < kMinParallelWork;
+    if (level == SimdLevel::Avx512 && n >= gemm_min_tokens(w.type) && simd::avx512::gemm_has(w.type)) {
+        const int64_t panels = (w.rows + simd::avx512::kPanelRows - 1) / simd::avx512::kPanelRows;
+        if (small) return simd::avx512::gemm(w, 0, panels, acts, y, ldy);
+        run_chunks(panels, [&](int64_t p0, int64_t p1) { simd::avx512::gemm(w, p0, p1, acts, y, ldy); });
+        return;
+    }
+    const simd::RowdotFn rowdot = rowdot_fn(level);
+    if (small) return rowdot(w, 0, w.rows, acts, y, ldy);
+    // chunks of about 64 KB of weights (at least 16 rows): big enough that taking one costs nothing, small
+    // enough that the threads finish together
+    int64_t rows_per_chunk = static_cast<int64_t>((size_t{64} << 10) / w.row_stride);
+    rows_per_chunk = rows_per_chunk < 16 ? 16 : rows_per_chunk;
+    const int64_t chunks = (w.rows + rows_per_chunk - 1) / rows_per_chunk;
+    run_chunks(chunks, [&](int64_t c0, int64_t c1) {
+        const int64_t r1 = c1 * rows_per_chunk < w.rows ? c1 * rows_per_chunk : w.rows;
+        rowdot(w, c0 * rows_per_chunk, r1, acts, y, ldy);
+    });
+}
+
+void matmul_ref(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy) {
+    check_args(w, ldx, n, ldy, "matmul_ref");
+    parallel_for(w.rows, [&](int64_t r0, int64_t r1) {
+        std::vector<float> row(static_cast<size_t>(w.cols));
+        for (int64_t r = r0; r < r1; r++) {
+            dequantize_row(w.type, w.data + r * w.row_stride, row.data(), w.cols);
+            for (int64_t t = 0; t < n; t++) {
+                const float* xt = x + t * ldx;
+                double s = 0;
+                for (int64_t c = 0; c < w.cols; c++) s += static_cast<double>(row[c]) * xt[c];
+                y[t * ldy + r] = static_cast<float>(s);
+            }
+        }
+    });
+}
+
+}  // namespace r1

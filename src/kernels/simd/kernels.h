@@ -1,0 +1,110 @@
+// Internal interface between matmul.cpp (threading, scratch, dispatch) and the per-SIMD-level kernels.
+//
+// Activations are quantised once per call into one of two per-token layouts ("partner formats"), each a
+// struct-of-arrays starting at a 64-byte aligned token base (K = cols):
+//   A8 (32-element weight blocks: Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL), nb = K/32 blocks of 32:
+//     int8 q[K] | f32 d[nb] | i32 sum[nb] | i32 nbias[nb] = -128*sum | f32 dsum[nb] = d*sum
+//   K8 (K-quants, ggml's Q8_K rule: one scale per 256), nsb = K/256:
+//     int8 q[K] | f32 d[nsb] | i16 bsum16[K/16] | i32 nbias16[K/16] = -128*bsum16 | f32 bsf16[K/16] | f32
+//     bsf32[K/32]
+// where x ≈ d * q with |q| <= 127 and d = amax/127 per block. A block holding NaN or Inf gets d = NaN or Inf
+// so that non-finite inputs stay non-finite in the products.
+//
+// Weights of symmetric types are viewed as w = S * (u - 128) with u = value + 128 in [0, 255]; asymmetric
+// ones as w = S * u - M (u unsigned). That lets one u8 x s8 dot (vpdpbusd / maddubs) serve every type; nbias
+// pre-loads the -128 * sum correction into integer accumulators.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/matmul.h"
+#include "tensor/dtype.h"
+
+namespace r1::simd {
+
+enum class ActKind { F32, A8, K8 };
+
+// Partner format of a weight type.
+ActKind act_kind(DType w);
+
+inline size_t round64(size_t n) {
+    return (n + 63) & ~size_t{63};
+}
+
+struct A8Layout {
+    int64_t K, nb;
+    size_t off_d, off_sum, off_nbias, off_dsum, stride;
+    explicit A8Layout(int64_t k) : K(k), nb(k / 32) {
+        off_d = round64(static_cast<size_t>(K));
+        off_sum = off_d + round64(4 * nb);
+        off_nbias = off_sum + round64(4 * nb);
+        off_dsum = off_nbias + round64(4 * nb);
+        stride = off_dsum + round64(4 * nb);
+    }
+};
+
+struct K8Layout {
+    int64_t K, nsb;
+    size_t off_d, off_bsum16, off_nbias16, off_bsf16, off_bsf32, stride;
+    explicit K8Layout(int64_t k) : K(k), nsb(k / 256) {
+        off_d = round64(static_cast<size_t>(K));
+        off_bsum16 = off_d + round64(4 * nsb);
+        off_nbias16 = off_bsum16 + round64(2 * (K / 16));
+        off_bsf16 = off_nbias16 + round64(4 * (K / 16));
+        off_bsf32 = off_bsf16 + round64(4 * (K / 16));
+        stride = off_bsf32 + round64(4 * (K / 32));
+    }
+};
+
+// A 64-byte aligned per-thread scratch buffer (slot 0..3), grown to at least `bytes` and then reused: kernels
+// get their repack / unpack space here instead of allocating per call.
+uint8_t* thread_scratch(int slot, size_t bytes);
+
+// f32 values of the 256 FP8 E4M3 codes (index = byte).
+const float* fp8_e4m3_table();
+
+// The activations of one call: n tokens, either f32 rows (x, ldx) or quantised tokens (base + t * stride).
+struct Acts {
+    ActKind kind = ActKind::F32;
+    int64_t n = 0, K = 0;
+    const float* x = nullptr;
+    int64_t ldx = 0;
+    const uint8_t* base = nullptr;
+    size_t stride = 0;
+    const uint8_t* tok(int64_t t) const { return base + static_cast<size_t>(t) * stride; }
+};
+
+// y[t * ldy + r] for r in [r0, r1), t in [0, acts.n): one pass over each weight row, reused across tokens.
+using RowdotFn = void (*)(const MatRef& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
+// Quantises one token of K floats into the A8 / K8 layout at dst.
+using QuantActFn = void (*)(const float* x, int64_t K, uint8_t* dst);
+
+// Scalar level (matmul_generic.cpp): every weight type.
+namespace scalar {
+void quant_a8(const float* x, int64_t K, uint8_t* dst);
+void quant_k8(const float* x, int64_t K, uint8_t* dst);
+void rowdot(const MatRef& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
+}  // namespace scalar
+
+// AVX2 level (simd/*_avx2.cpp): every weight type.
+namespace avx2 {
+void quant_a8(const float* x, int64_t K, uint8_t* dst);
+void quant_k8(const float* x, int64_t K, uint8_t* dst);
+void rowdot(const MatRef& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
+}  // namespace avx2
+
+// AVX-512 + VNNI level (simd/*_avx512.cpp): every weight type, plus the tiled GEMM for larger n.
+namespace avx512 {
+void quant_a8(const float* x, int64_t K, uint8_t* dst);
+void quant_k8(const float* x, int64_t K, uint8_t* dst);
+void rowdot(const MatRef& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
+
+// GEMM over row panels of kPanelRows rows: computes panels [p0, p1) for all tokens of `a`. F32-family weights
+// use f32 activations (a.kind == F32); integer types use their partner format.
+constexpr int kPanelRows = 32;
+bool gemm_has(DType t);
+void gemm(const MatRef& w, int64_t p0, int64_t p1, const Acts& a, float* y, int64_t ldy);
+}  // namespace avx512
+
+}  // namespace r1::simd
