@@ -78,6 +78,7 @@ LoadedModel load_for_generation(const GenerationOptions& o) {
     validate(o.sampling);
     LoadedModel m;
     m.model = Model::load(o.model);
+    for (const auto& line : m.model->describe()) R1_LOG_INFO("%s", line.c_str());
     m.tok = Tokenizer::from_gguf(m.model->file());
     m.format = o.chat_format.empty() ? detect_chat_format(m.tok->chat_template()) : chat_format_from_name(o.chat_format);
     m.params.sampling = o.sampling;
