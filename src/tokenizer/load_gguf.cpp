@@ -1,7 +1,7 @@
 // Tokenizer::from_gguf: the tokenizer.ggml.* metadata of a GGUF file (spec §4.2), as llama.cpp's converter
 // writes it. GGUF does not record the normaliser or ignore_merges, so they follow from tokenizer.ggml.pre, as
 // in the Hugging Face files of those families: qwen2 / deepseek-r1-qwen normalise to NFC, llama3 ignores
-// merges for pre-tokens already in the vocabulary.
+// merges for pre-tokens already in the vocabulary; deepseek-llm / deepseek-coder do neither.
 #include "base/error.h"
 #include "formats/gguf.h"
 #include "tokenizer/tokenizer_impl.h"
@@ -16,9 +16,10 @@ struct PreInfo {
 };
 // llama.cpp names (src/llama-vocab.cpp) of the pre-tokenisers r1 implements.
 const PreInfo kPreNames[] = {
-    {"deepseek-v3", PreTokenizer::DeepSeekV3}, {"qwen2", PreTokenizer::Qwen2},
-    {"deepseek-r1-qwen", PreTokenizer::Qwen2}, {"llama3", PreTokenizer::Llama3},
-    {"llama-v3", PreTokenizer::Llama3},        {"llama-bpe", PreTokenizer::Llama3},
+    {"deepseek-v3", PreTokenizer::DeepSeekV3},   {"qwen2", PreTokenizer::Qwen2},
+    {"deepseek-r1-qwen", PreTokenizer::Qwen2},   {"llama3", PreTokenizer::Llama3},
+    {"llama-v3", PreTokenizer::Llama3},          {"llama-bpe", PreTokenizer::Llama3},
+    {"deepseek-llm", PreTokenizer::DeepSeekLlm}, {"deepseek-coder", PreTokenizer::DeepSeekCoder},
 };
 
 }  // namespace
@@ -44,7 +45,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_gguf(const gguf::File& file) {
     if (!known)
         fail(
             "%s: tokenizer.ggml.pre '%s' is not supported (expected deepseek-v3, qwen2, deepseek-r1-qwen, "
-            "llama3, llama-v3 or llama-bpe)",
+            "llama3, llama-v3, llama-bpe, deepseek-llm or deepseek-coder)",
             src, pre.c_str());
     spec.nfc = spec.pre == PreTokenizer::Qwen2;
     spec.ignore_merges = spec.pre == PreTokenizer::Llama3;

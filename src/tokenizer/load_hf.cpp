@@ -2,7 +2,8 @@
 // tokenizer_config.json beside it (BOS/EOS/padding tokens, add_bos_token, chat_template).
 //
 // Only the pipelines r1 implements are accepted, recognised by their exact regexes: DeepSeek-V3 (three
-// Splits), Qwen2 and Llama-3 (one Split each), each followed by ByteLevel without its own regex; normaliser
+// Splits), Qwen2 and Llama-3 (one Split each), DeepSeek-LLM / DeepSeek-V2 (five Splits and Digits) and
+// DeepSeek-Coder (four Splits and Digits), each followed by ByteLevel without its own regex; normaliser
 // none, an empty Sequence, or NFC. Anything else is an r1::Error that names the part that differs.
 //
 // Token types follow llama.cpp's converter (convert_hf_to_gguf.py get_vocab_base), so that a tokenizer loaded
@@ -32,6 +33,33 @@ const char* const kQwen2 =
 const char* const kLlama3 =
     R"re((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)re";
 
+// DeepSeek-LLM / DeepSeek-V2 (five Splits) and DeepSeek-Coder (four), each then Digits(individual_digits).
+// The letter class holds U+1F7D, U+1FBE, U+2126, U+212A, ...: characters that NFC would change, which is why
+// they are written as escapes here.
+const char* const kDsV2Newline = R"re([\r\n])re";
+const char* const kDsLlmLetters =
+    "\\s?["
+    "A-Za-z\u00b5\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u01ba\u01bc-\u01bf\u01c4-\u0293\u0295-\u02af"
+    "\u0370-\u0373\u0376\u0377\u037b-\u037d\u037f\u0386\u0388-\u038a\u038c\u038e-\u03a1\u03a3-\u03f5"
+    "\u03f7-\u0481\u048a-\u052f\u0531-\u0556\u10a0-\u10c5\u13a0-\u13f5\u13f8-\u13fd\u1c90-\u1cba"
+    "\u1cbd-\u1cbf\u1d00-\u1d2b\u1d6b-\u1d77\u1d79-\u1d9a\u1e00-\u1f15\u1f18-\u1f1d\u1f20-\u1f45"
+    "\u1f48-\u1f4d\u1f50-\u1f57\u1f59\u1f5b\u1f5d\u1f5f-\u1f7d\u1f80-\u1fb4\u1fb6-\u1fbc\u1fbe"
+    "\u1fc2-\u1fc4\u1fc6-\u1fcc\u1fd0-\u1fd3\u1fd6-\u1fdb\u1fe0-\u1fec\u1ff2-\u1ff4\u1ff6-\u1ffc"
+    "\u2102\u2107\u210a-\u2113\u2115\u2119-\u211d\u2124\u2126\u2128\u212a-\u212d\u212f-\u2134\u2139"
+    "\u213c-\u213f\u2145-\u2149\u214e\u2183\u2184\u2c00-\u2c7b\u2c7e-\u2ce4\u2ceb-\u2cee\u2cf2\u2cf3"
+    "\ua640-\ua66d\ua680-\ua69b\ua722-\ua76f\ua771-\ua787\ua78b-\ua78e\uab70-\uabbf\ufb00-\ufb06"
+    "\ufb13-\ufb17\uff21-\uff3a\uff41-\uff5a\U00010400-\U0001044f\U000104b0-\U000104d3"
+    "\U000104d8-\U000104fb\U00010c80-\U00010cb2\U00010cc0-\U00010cf2\U000118a0-\U000118df"
+    "\U0001e900-\U0001e943"
+    "]+";
+const char* const kDsLlmPunct = "\\s?[!-/:-~\uff01-\uff0f\uff1a-\uff5e\u2018-\u201f\u3000-\u3002]+";
+const char* const kDsLlmTrailingSpace = R"re(\s+$)re";
+const char* const kDsCjkHangul = "[\u4e00-\u9fa5\u0800-\u4e00\uac00-\ud7ff]+";
+const char* const kDsCoderLetters = R"re(\s?\p{L}+)re";
+const char* const kDsCoderPunct = R"re(\s?\p{P}+)re";
+// Stands for a Digits(individual_digits = true) step in the list of steps compared below.
+const char* const kIndividualDigits = "<Digits individual_digits>";
+
 json parse_json_file(const std::string& path) {
     const MappedFile file(path);
     const auto* begin = reinterpret_cast<const char*>(file.data());
@@ -56,9 +84,16 @@ std::string canonical_regex(std::string r) {
     return out;
 }
 
-std::string split_regex(const json& pt, const std::string& src) {
-    if (pt.value("type", "") != "Split")
-        fail("%s: pre_tokenizer step of type '%s' where a Split was expected", src.c_str(),
+// A pre_tokenizer step before the final ByteLevel, as text to compare: a Split's regex, or kIndividualDigits.
+std::string step_signature(const json& pt, const std::string& src) {
+    const std::string type = pt.value("type", "");
+    if (type == "Digits") {
+        if (!pt.value("individual_digits", false))
+            fail("%s: Digits with individual_digits = false is not supported", src.c_str());
+        return kIndividualDigits;
+    }
+    if (type != "Split")
+        fail("%s: pre_tokenizer step of type '%s' where a Split or Digits was expected", src.c_str(),
              pt.value("type", "?").c_str());
     if (pt.value("behavior", "") != "Isolated" || pt.value("invert", false))
         fail("%s: Split with behavior '%s'%s is not supported (expected Isolated, not inverted)", src.c_str(),
@@ -81,13 +116,14 @@ PreTokenizer detect_pre_tokenizer(const json& root, const std::string& src) {
     const json& pre = root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json();
     if (!pre.is_object() || pre.value("type", "") != "Sequence" || !pre.contains("pretokenizers"))
         fail(
-            "%s: pre_tokenizer must be a Sequence of Splits and ByteLevel (deepseek-v3, qwen2 or llama3), "
+            "%s: pre_tokenizer must be a Sequence of Splits (and Digits) ending in ByteLevel (deepseek-v3, "
+            "qwen2, llama3, deepseek-llm or deepseek-coder), "
             "found "
             "%s",
             src.c_str(), pre.dump().substr(0, 200).c_str());
     const json& steps = pre["pretokenizers"];
     std::vector<std::string> regexes;
-    for (size_t i = 0; i + 1 < steps.size(); ++i) regexes.push_back(split_regex(steps[i], src));
+    for (size_t i = 0; i + 1 < steps.size(); ++i) regexes.push_back(step_signature(steps[i], src));
     if (steps.empty()) fail("%s: empty pre_tokenizer Sequence", src.c_str());
     check_byte_level_step(steps.back(), src);
     const std::vector<std::string> ds3 = {canonical_regex(kDs3Digits), canonical_regex(kDs3Cjk),
@@ -95,10 +131,18 @@ PreTokenizer detect_pre_tokenizer(const json& root, const std::string& src) {
     if (regexes == ds3) return PreTokenizer::DeepSeekV3;
     if (regexes.size() == 1 && regexes[0] == canonical_regex(kQwen2)) return PreTokenizer::Qwen2;
     if (regexes.size() == 1 && regexes[0] == canonical_regex(kLlama3)) return PreTokenizer::Llama3;
+    const std::vector<std::string> ds_llm = {canonical_regex(kDsV2Newline), kDsLlmLetters, kDsLlmPunct,
+                                             kDsLlmTrailingSpace,           kDsCjkHangul,  kIndividualDigits};
+    if (regexes == ds_llm) return PreTokenizer::DeepSeekLlm;
+    const std::vector<std::string> ds_coder = {canonical_regex(kDsV2Newline), kDsCoderLetters, kDsCoderPunct,
+                                               kDsCjkHangul, kIndividualDigits};
+    if (regexes == ds_coder) return PreTokenizer::DeepSeekCoder;
     std::string found;
     for (const auto& r : regexes) found += "\n  " + r;
-    fail("%s: unsupported pre-tokenizer regexes (r1 implements deepseek-v3, qwen2 and llama3):%s",
-         src.c_str(), found.c_str());
+    fail(
+        "%s: unsupported pre-tokenizer steps (r1 implements deepseek-v3, qwen2, llama3, deepseek-llm and "
+        "deepseek-coder):%s",
+        src.c_str(), found.c_str());
 }
 
 bool detect_nfc(const json& root, const std::string& src) {

@@ -11,6 +11,14 @@
 //   qwen2:  (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|
 //           \s+(?!\S)|\s+
 //   llama3: the same with \p{N}{1,3}
+//   deepseek-llm (DeepSeek-LLM, DeepSeek-V2/V2-Lite; 102,400 tokens): five Splits in sequence, then HF's
+//   Digits(individual_digits = true), which isolates every \p{N} character:
+//     1  [\r\n]
+//     2  \s?[A-Za-z\u00B5 ... \U0001E900-\U0001E943]+     87 ranges of cased letters (kDeepSeekLlmLetters)
+//     3  \s?[!-/:-~\uFF01-\uFF0F\uFF1A-\uFF5E\u2018-\u201F\u3000-\u3002]+
+//     4  \s+$                                            the whitespace that ends the piece
+//     5  [\u4E00-\u9FA5\u0800-\u4E00\uAC00-\uD7FF]+
+//   deepseek-coder: [\r\n], \s?\p{L}+, \s?\p{P}+, split 5 above, then the same Digits step.
 // \s is Oniguruma's: the 25 White_Space code points.
 #pragma once
 

@@ -21,6 +21,10 @@ const char* pre_tokenizer_name(PreTokenizer p) {
             return "qwen2";
         case PreTokenizer::Llama3:
             return "llama-bpe";
+        case PreTokenizer::DeepSeekLlm:
+            return "deepseek-llm";
+        case PreTokenizer::DeepSeekCoder:
+            return "deepseek-coder";
     }
     return "?";
 }

@@ -1,5 +1,5 @@
 // Byte-level BPE tokenizer, id-exact with Hugging Face `tokenizers` for the DeepSeek-V3/R1, Qwen2
-// (R1-Distill-Qwen) and Llama-3 (R1-Distill-Llama) vocabularies.
+// (R1-Distill-Qwen), Llama-3 (R1-Distill-Llama), DeepSeek-LLM / DeepSeek-V2 and DeepSeek-Coder vocabularies.
 //
 // Pipeline (encode): split on added/special tokens (leftmost, then longest match; CONTROL tokens only when
 // special parsing is on, USER_DEFINED ones such as <think> always) -> normalise (NFC for Qwen) ->
@@ -24,7 +24,9 @@ namespace gguf {
 class File;
 }
 
-enum class PreTokenizer { DeepSeekV3, Qwen2, Llama3 };
+// The pre-tokenisers r1 implements (pretokenize.h), named after llama.cpp's tokenizer.ggml.pre values:
+// deepseek-v3, qwen2, llama-bpe, deepseek-llm (DeepSeek-LLM and DeepSeek-V2), deepseek-coder.
+enum class PreTokenizer { DeepSeekV3, Qwen2, Llama3, DeepSeekLlm, DeepSeekCoder };
 const char* pre_tokenizer_name(PreTokenizer p);
 
 // GGUF token types (tokenizer.ggml.token_type).

@@ -1,8 +1,9 @@
 // Id-exactness against Hugging Face tokenizers: the golden files made by @lenml/tokenizers
 // (scripts/tokenizer-goldens/gen_goldens.mjs) for DeepSeek-V3, Qwen3 (qwen2 pre-tokenizer + NFC) and
-// Llama-3.1, loaded from tokenizer.json and again from a GGUF written by write_tokenizer_gguf. Optionally
-// (set R1_LLAMA_VOCAB_DIR to llama.cpp's models/ directory) llama.cpp's HF-made vectors
-// ggml-vocab-*.gguf.inp/.out.
+// Llama-3.1, loaded from tokenizer.json and again from a GGUF written by write_tokenizer_gguf; for
+// DeepSeek-LLM (DeepSeek-V2) and DeepSeek-Coder, loaded from llama.cpp's vocabulary GGUFs; and llama.cpp's
+// HF-made vectors ggml-vocab-{qwen2,llama-bpe,deepseek-llm,deepseek-coder}.gguf.inp/.out. The GGUFs and
+// vectors are what scripts/fetch-assets.sh puts in <assets>/llama-vocab.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -86,51 +87,125 @@ TEST_P(Golden, GgufExportRoundTrip) {
 INSTANTIATE_TEST_SUITE_P(Tokenizers, Golden, ::testing::Values("deepseek_v3", "qwen3", "llama3_1"),
                          [](const auto& info) { return info.param; });
 
-// llama.cpp's tokenizer test vectors (produced by HF tokenizers): models/ggml-vocab-<name>.gguf with .inp
-// (cases separated by "\n__ggml_vocab_test__\n") and .out (one line of space-separated ids per case). Not
-// shipped with r1; point R1_LLAMA_VOCAB_DIR at a llama.cpp models/ directory to run it.
-class LlamaCppVectors : public ::testing::TestWithParam<std::string> {};
+// llama.cpp's tokenizer test vectors, produced by Hugging Face tokenizers: models/ggml-vocab-<name>.gguf with
+// .inp (cases separated by "\n__ggml_vocab_test__\n") and .out (one line of space-separated ids per case).
+// scripts/fetch-assets.sh copies them from the llama.cpp source bundled in npm node-llama-cpp@3.22.1 to
+// <assets>/llama-vocab; R1_LLAMA_VOCAB_DIR overrides the directory (e.g. a llama.cpp models/ checkout).
+// Only vocabularies that must pass are listed; a missing file is a failure, not a skip.
+std::string llama_vocab_dir() {
+    const char* env = std::getenv("R1_LLAMA_VOCAB_DIR");
+    return env != nullptr && *env != '\0' ? std::string(env) : std::string(R1_ASSETS_DIR) + "/llama-vocab";
+}
 
-TEST_P(LlamaCppVectors, MatchOut) {
-    const char* dir = std::getenv("R1_LLAMA_VOCAB_DIR");
-    if (dir == nullptr) GTEST_SKIP() << "set R1_LLAMA_VOCAB_DIR to llama.cpp's models/ to run";
-    const std::string base = std::string(dir) + "/ggml-vocab-" + GetParam() + ".gguf";
-    if (!std::filesystem::exists(base)) GTEST_SKIP() << base << " not found";
-    const auto tok = Tokenizer::from_path(base);
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 
-    auto slurp = [](const std::string& p) {
-        std::ifstream in(p, std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    };
-    const std::string inp = slurp(base + ".inp");
-    std::vector<std::string> texts;
+struct VocabCase {
+    std::string text;
+    std::vector<int32_t> ids;
+};
+
+// False (and a test failure saying what to do) when the file is missing.
+bool require_vocab_file(const std::string& path) {
+    if (std::filesystem::exists(path)) return true;
+    ADD_FAILURE() << path << " is missing: run scripts/fetch-assets.sh (it copies llama.cpp's vocab test "
+                  << "vectors to " << R1_ASSETS_DIR << "/llama-vocab), or point R1_LLAMA_VOCAB_DIR at a "
+                  << "directory holding them";
+    return false;
+}
+
+// The .inp/.out pairs of ggml-vocab-<name>.gguf; fails the test (returns empty) when they are missing.
+std::vector<VocabCase> load_vocab_cases(const std::string& gguf_path) {
+    for (const std::string& p : {gguf_path, gguf_path + ".inp", gguf_path + ".out"})
+        if (!require_vocab_file(p)) return {};
+    const std::string inp = slurp(gguf_path + ".inp");
+    std::vector<VocabCase> cases;
     const std::string sep = "\n__ggml_vocab_test__\n";
     for (size_t pos = 0;;) {
         const size_t next = inp.find(sep, pos);
         if (next == std::string::npos) break;  // the file ends with a separator
-        texts.push_back(inp.substr(pos, next - pos));
+        cases.push_back({inp.substr(pos, next - pos), {}});
         pos = next + sep.size();
     }
-    std::istringstream out(slurp(base + ".out"));
+    std::istringstream out(slurp(gguf_path + ".out"));
     std::string line;
-    size_t i = 0, failures = 0;
-    for (; i < texts.size() && std::getline(out, line); ++i) {
-        std::vector<int32_t> expected;
+    size_t i = 0;
+    for (; i < cases.size() && std::getline(out, line); ++i) {
         std::istringstream ls(line);
-        for (int32_t id; ls >> id;) expected.push_back(id);
-        const auto ids = tok->encode(texts[i], /*parse_special=*/false);
-        if (ids != expected && ++failures <= 5)
-            ADD_FAILURE() << GetParam() << " case " << i << " [" << texts[i] << "]\n  expected "
-                          << ids_to_string(expected) << "\n  got      " << ids_to_string(ids);
+        for (int32_t id; ls >> id;) cases[i].ids.push_back(id);
     }
-    EXPECT_EQ(i, texts.size());
-    EXPECT_EQ(failures, 0u);
-    std::printf("%s: %zu cases checked\n", GetParam().c_str(), i);
+    EXPECT_EQ(i, cases.size()) << gguf_path << ".out has fewer lines than .inp has cases";
+    EXPECT_FALSE(std::getline(out, line)) << gguf_path << ".out has more lines than .inp has cases";
+    return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(Vocabs, LlamaCppVectors, ::testing::Values("qwen2", "llama-bpe", "deepseek-r1-qwen"),
+class LlamaCppVectors : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LlamaCppVectors, MatchOut) {
+    const std::string path = llama_vocab_dir() + "/ggml-vocab-" + GetParam() + ".gguf";
+    const std::vector<VocabCase> cases = load_vocab_cases(path);
+    if (cases.empty()) return;
+    ASSERT_GT(cases.size(), 40u);
+    const auto tok = Tokenizer::from_path(path);
+    EXPECT_STREQ(pre_tokenizer_name(tok->pre_tokenizer()), GetParam().c_str());
+    size_t failures = 0;
+    for (size_t i = 0; i < cases.size(); ++i) {
+        const VocabCase& c = cases[i];
+        // As llama.cpp's test-tokenizer-0: no BOS, special-token text not parsed (none occurs in .inp).
+        const auto ids = tok->encode(c.text, /*parse_special=*/false);
+        if (ids != c.ids && ++failures <= 5)
+            ADD_FAILURE() << GetParam() << " case " << i << " [" << c.text << "]\n  expected "
+                          << ids_to_string(c.ids) << "\n  got      " << ids_to_string(ids);
+        // Byte-level BPE loses nothing (Qwen's NFC changes none of these texts).
+        if (ids == c.ids) EXPECT_EQ(tok->decode(ids), c.text) << GetParam() << " case " << i;
+    }
+    EXPECT_EQ(failures, 0u) << GetParam() << ": " << failures << " of " << cases.size() << " cases differ";
+    std::printf("%s: %zu cases checked\n", GetParam().c_str(), cases.size());
+}
+
+// The same vectors after write_tokenizer_gguf: the pre-tokenizer name and vocabulary survive export.
+TEST_P(LlamaCppVectors, GgufExportKeepsIds) {
+    const std::string path = llama_vocab_dir() + "/ggml-vocab-" + GetParam() + ".gguf";
+    const std::vector<VocabCase> cases = load_vocab_cases(path);
+    if (cases.empty()) return;
+    const auto tok = Tokenizer::from_path(path);
+    gguf::Writer w;
+    w.set_string("general.architecture", "llama");
+    write_tokenizer_gguf(*tok, w);
+    const std::string out = ::testing::TempDir() + "vocab_" + GetParam() + ".gguf";
+    w.write(out);
+    const auto loaded = Tokenizer::from_gguf(*gguf::File::open(out));
+    std::filesystem::remove(out);
+    EXPECT_EQ(loaded->pre_tokenizer(), tok->pre_tokenizer());
+    EXPECT_EQ(loaded->add_bos(), tok->add_bos());
+    for (const VocabCase& c : cases) EXPECT_EQ(loaded->encode(c.text, false), c.ids) << "[" << c.text << "]";
+}
+
+// DeepSeek-LLM / DeepSeek-V2 and DeepSeek-Coder: golden_deepseek_{llm,coder}.jsonl, made by @lenml/tokenizers
+// from a tokenizer.json assembled out of the same vocabulary GGUFs (gen_goldens.mjs), over the texts of the
+// other goldens plus characters these pre-tokenizers single out.
+class DeepSeekV2Golden : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DeepSeekV2Golden, GgufMatchesHuggingFacePort) {
+    std::string vocab = GetParam();
+    for (char& c : vocab)
+        if (c == '_') c = '-';
+    const std::string path = llama_vocab_dir() + "/ggml-vocab-" + vocab + ".gguf";
+    if (!require_vocab_file(path)) return;
+    const auto tok = Tokenizer::from_path(path);
+    EXPECT_STREQ(pre_tokenizer_name(tok->pre_tokenizer()), vocab.c_str());
+    expect_goldens(*tok, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Vocabs, DeepSeekV2Golden, ::testing::Values("deepseek_llm", "deepseek_coder"),
+                         [](const auto& info) { return info.param; });
+
+INSTANTIATE_TEST_SUITE_P(Vocabs, LlamaCppVectors,
+                         ::testing::Values("qwen2", "llama-bpe", "deepseek-llm", "deepseek-coder"),
                          [](const auto& info) {
                              std::string n = info.param;
                              for (char& c : n)
