@@ -5,13 +5,13 @@
 #
 # For each model the two engines run alternately, ROUNDS times (r1, llama.cpp, r1, llama.cpp, ...), so machine
 # noise (other processes, thermal or memory-bandwidth drift) hits both. Each run is
-#   r1:        $R1 bench -m MODEL -p $PROMPT -n $GEN -t $THREADS -r $REPS --json
+#   r1:        $R1 bench -m MODEL -p $PROMPT -n $GEN -d $DEPTH -t $THREADS -r $REPS --json
 #   llama.cpp: llamacpp-ref bench (same flags; see docs/llamacpp-harness.md)
 # and prints a JSON array of {"engine","test","t","avg_ts","stddev_ts","model","size_bytes",...}. The table
 # pools all rounds: mean tokens/s ± standard deviation over every rep, and the ratio r1 / llama.cpp (> 1: r1 is
 # faster). Raw JSON of every run is kept in $OUT_DIR.
 #
-# Environment (defaults): R1=build/bin/r1  REF=(built by scripts/llamacpp-ref.sh)  THREADS=2  PROMPT=512
+# Environment (defaults): R1=build/bin/r1  REF=(built by scripts/llamacpp-ref.sh)  THREADS=2  PROMPT=512  DEPTH=0
 #   GEN=128  REPS=3  ROUNDS=2  OUT_DIR=(a new temporary directory)
 # Needs node (for JSON) which scripts/install-deps.sh installs. Run on an otherwise idle machine.
 set -euo pipefail
@@ -20,6 +20,7 @@ R1=${R1:-$ROOT/build/bin/r1}
 THREADS=${THREADS:-2}
 PROMPT=${PROMPT:-512}
 GEN=${GEN:-128}
+DEPTH=${DEPTH:-0}
 REPS=${REPS:-3}
 ROUNDS=${ROUNDS:-2}
 
@@ -29,7 +30,7 @@ die() { echo "compare_llamacpp: error: $*" >&2; exit 1; }
 for m in "$@"; do [[ -r $m ]] || die "cannot read model file '$m'"; done
 [[ -x $R1 ]] || die "r1 binary '$R1' not found (build it, or set R1=/path/to/r1)"
 command -v node >/dev/null 2>&1 || die "node not found (run scripts/install-deps.sh)"
-for v in THREADS PROMPT GEN REPS ROUNDS; do
+for v in THREADS PROMPT GEN DEPTH REPS ROUNDS; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((ROUNDS >= 1 && REPS >= 1)) || die "ROUNDS and REPS must be at least 1"
@@ -56,9 +57,9 @@ for model in "$@"; do
   for ((round = 1; round <= ROUNDS; round++)); do
     tag="$(basename "$model" .gguf).round$round"
     run_engine r1.cpp "$OUT_DIR/$tag.r1.json" \
-      "$R1" bench -m "$model" -p "$PROMPT" -n "$GEN" -t "$THREADS" -r "$REPS" --json
+      "$R1" bench -m "$model" -p "$PROMPT" -n "$GEN" -d "$DEPTH" -t "$THREADS" -r "$REPS" --json
     run_engine llama.cpp "$OUT_DIR/$tag.llamacpp.json" \
-      "$REF" bench -m "$model" -p "$PROMPT" -n "$GEN" -t "$THREADS" -r "$REPS" --json
+      "$REF" bench -m "$model" -p "$PROMPT" -n "$GEN" -d "$DEPTH" -t "$THREADS" -r "$REPS" --json
     runs+=("$model" "$OUT_DIR/$tag.r1.json" "$OUT_DIR/$tag.llamacpp.json")
   done
 done

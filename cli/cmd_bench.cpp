@@ -26,7 +26,8 @@ void add_bench(CLI::App& app) {
     cmd->footer(
         "pp<N>: one forward over N random tokens in a fresh cache; tg<N>: N single-token decodes from an empty\n"
         "cache (as llama-bench). One warm-up run, then --reps timed runs; mean +- stddev tokens/s.\n"
-        "GB/s for tg = weight bytes read per token x tokens/s: compare with the machine's memory bandwidth.");
+        "GB/s for tg = weight bytes read per token (MoE: the routed experts' share only) x tokens/s: compare\n"
+        "with the machine's memory bandwidth.");
     cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
     cmd->add_option("-p,--n-prompt", o->n_prompt, "prompt tokens for pp (0: skip)")->check(CLI::NonNegativeNumber);
     cmd->add_option("-n,--n-gen", o->n_gen, "tokens for tg (0: skip)")->check(CLI::NonNegativeNumber);
@@ -45,7 +46,7 @@ void add_bench(CLI::App& app) {
         p.depth = o->depth;
         p.progress = !o->json;
         const auto results = run_bench(*model, p);
-        const double gb = static_cast<double>(model->weight_bytes()) / 1e9;
+        const double gb = static_cast<double>(model->active_weight_bytes()) / 1e9;
         if (o->json) {
             nlohmann::json arr = nlohmann::json::array();
             for (const auto& r : results)
@@ -59,6 +60,7 @@ void add_bench(CLI::App& app) {
                                {"depth", o->depth},
                                {"kv_bytes_per_token", model->config().kv_bytes_per_token()},
                                {"size_bytes", model->weight_bytes()},
+                               {"active_bytes", model->active_weight_bytes()},
                                {"simd", simd_level_name()}});
             std::printf("%s\n", arr.dump(2).c_str());
             return;

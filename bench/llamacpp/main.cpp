@@ -18,7 +18,7 @@ const char* kUsage =
     "      Defaults: kv f32, flash attention off, all ids in one ubatch.\n"
     "  llamacpp-ref tokenize -m MODEL.gguf -f FILE [--no-special] [--bos] [--pieces]\n"
     "      comma-separated ids on one line; --pieces also lists id and piece on stderr.\n"
-    "  llamacpp-ref bench    -m MODEL.gguf [-p 512] [-n 128] [-t 2] [-r 3] [--json] [--kv f16] [--fa auto]\n"
+    "  llamacpp-ref bench    -m MODEL.gguf [-p 512] [-n 128] [-d 0] [-t 2] [-r 3] [--json] [--kv f16] [--fa auto]\n"
     "                        [--batch 2048] [--ubatch 512] [--poll 50] [--no-warmup] [--seed S]\n"
     "      llama-bench style ppP / tgN tokens per second (mean ± stddev over reps).\n"
     "  llamacpp-ref info     -m MODEL.gguf [--kv f16] [-t N] [--json]\n"

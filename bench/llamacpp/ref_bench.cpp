@@ -23,6 +23,7 @@ struct BenchOptions {
     std::string model_path;
     int n_prompt = 512;
     int n_gen = 128;
+    int depth = 0;  // tokens in the context before each timed test (filled untimed), as llama-bench -d
     int n_threads = 2;
     int reps = 3;
     uint32_t n_batch = 2048;
@@ -86,9 +87,10 @@ TestResult run_test(const ModelHandle& model, const BenchOptions& o, int n_promp
     r.n_prompt = n_prompt;
     r.n_gen = n_gen;
     r.name = n_prompt > 0 ? strfmt("pp%d", n_prompt) : strfmt("tg%d", n_gen);
+    if (o.depth > 0) r.name += strfmt(" @ d%d", o.depth);
 
     ContextOptions c;
-    c.n_ctx = static_cast<uint32_t>(n_prompt + n_gen);
+    c.n_ctx = static_cast<uint32_t>(o.depth + n_prompt + n_gen);
     c.n_batch = std::min(o.n_batch, c.n_ctx);
     c.n_ubatch = std::min(o.n_ubatch, c.n_batch);
     c.n_threads = o.n_threads;
@@ -101,13 +103,18 @@ TestResult run_test(const ModelHandle& model, const BenchOptions& o, int n_promp
     const llama_vocab* vocab = model.vocab();
     std::mt19937 rng(o.seed);
 
+    auto fill_depth = [&] {
+        if (o.depth > 0) run_prompt(context.ctx, vocab, o.depth, c.n_batch, rng);
+    };
     if (o.warmup) {
         llama_memory_clear(memory, false);
+        fill_depth();
         if (n_prompt > 0) run_prompt(context.ctx, vocab, n_prompt, c.n_batch, rng);
         if (n_gen > 0) run_generation(context.ctx, vocab, 1, rng);
     }
     for (int rep = 0; rep < o.reps; ++rep) {
         llama_memory_clear(memory, false);
+        fill_depth();
         const auto t0 = std::chrono::steady_clock::now();
         if (n_prompt > 0) run_prompt(context.ctx, vocab, n_prompt, c.n_batch, rng);
         if (n_gen > 0) run_generation(context.ctx, vocab, n_gen, rng);
@@ -153,6 +160,7 @@ int cmd_bench(Args& args) {
     o.model_path = args.required("-m");
     o.n_prompt = static_cast<int>(args.integer("-p", 512, 0, 1 << 20));
     o.n_gen = static_cast<int>(args.integer("-n", 128, 0, 1 << 20));
+    o.depth = static_cast<int>(args.integer("-d", 0, 0, 1 << 22));
     o.n_threads = static_cast<int>(args.integer("-t", 2, 1, 512));
     o.reps = static_cast<int>(args.integer("-r", 3, 1, 1000));
     o.n_batch = static_cast<uint32_t>(args.integer("--batch", 2048, 1, 1 << 20));
@@ -197,7 +205,7 @@ int cmd_bench(Args& args) {
             row += strfmt("\"backend\":\"CPU %s\",\"kv_type\":\"%s\",\"flash_attn\":\"%s\",\"n_ubatch\":%u,",
                           json_escape(cpu_variant_name()).c_str(), kv_type_name(o.kv_type),
                           llama_flash_attn_type_name(o.flash_attn), r.n_ubatch);
-            row += strfmt("\"poll\":%u}", o.poll);
+            row += strfmt("\"poll\":%u,\"depth\":%d}", o.poll, o.depth);
             std::printf("  %s%s\n", row.c_str(), i + 1 < results.size() ? "," : "");
         }
         std::printf("]\n");

@@ -124,7 +124,15 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
         m->deepseek_ = std::make_unique<DeepSeekWeights>(DeepSeekWeights::load(src, c));
     else
         m->dense_ = DenseWeights::load(src, c);
-    for (const auto& t : m->file_->tensors()) m->weight_bytes_ += t.nbytes;
+    for (const auto& t : m->file_->tensors()) {
+        m->weight_bytes_ += t.nbytes;
+        // An untied embedding table is read one row per token, not streamed.
+        if (t.name == "token_embd.weight" && m->file_->find_tensor("output.weight")) continue;
+        const bool routed = t.name.find("_exps.") != std::string::npos && c.n_routed_experts > 0;
+        m->active_weight_bytes_ +=
+            routed ? t.nbytes / static_cast<size_t>(c.n_routed_experts) * static_cast<size_t>(c.n_activated_experts)
+                   : t.nbytes;
+    }
     m->inv_freq_ = rope_frequencies(c, m->dense_.rope_freqs);
     if (c.is_deepseek() && c.n_expert_groups == 1 && !c.groups_from_metadata && c.n_layer > c.n_dense_layers)
         R1_LOG_INFO("%s: no expert_group_count in the metadata: routing without group limits, as the file says",

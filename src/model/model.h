@@ -39,6 +39,9 @@ public:
     const ModelConfig& config() const { return config_; }
     const gguf::File& file() const { return *file_; }
     size_t weight_bytes() const { return weight_bytes_; }
+    // Weight bytes one decoded token reads: everything but the routed experts, plus top-K of E of those
+    // (for dense models, all weights). Decode speed x this = the memory bandwidth used.
+    size_t active_weight_bytes() const { return active_weight_bytes_; }
     double load_seconds() const { return load_seconds_; }
 
     // Runs every token of the batch (in chunks of scratch.max_tokens) and writes the logits of the tokens that
@@ -66,7 +69,7 @@ private:
     std::unique_ptr<DeepSeekWeights> deepseek_;
     MlaMode mla_mode_ = MlaMode::Auto;
     std::vector<float> inv_freq_;  // [rope_dim/2] rotation frequencies, scaling (linear, llama3, YaRN) applied
-    size_t weight_bytes_ = 0;
+    size_t weight_bytes_ = 0, active_weight_bytes_ = 0;
     double load_seconds_ = 0;
 };
 
