@@ -4,6 +4,8 @@
 //                                     copies of the matrix are cycled so that the weights come from DRAM
 //                                     (more than the 32 MB L3), as they do in a real model.
 //   gemm/<type>/<shape>/threads:N     n = 512 (prefill). Counter GFLOP/s = 2 * rows * cols * n per second.
+//   batch/<type>/<shape>/n:K/threads:N  n = 2..16 (batched decode of K sequences), weights from DRAM as for
+//                                     matvec. Counter x1 = time / time of n = 1 (same type and shape).
 // Set R1_SIMD=scalar|avx2|avx512 to compare levels. Side-by-side numbers against ggml: bench/ggml-compare/.
 #include <benchmark/benchmark.h>
 
@@ -50,7 +52,7 @@ std::vector<uint8_t> make_weights(DType type, int64_t rows, int64_t cols, int co
 void run(benchmark::State& state, DType type, Shape sh, int64_t n, int threads) {
     set_num_threads(threads);
     const size_t rb = row_bytes(type, sh.cols), mat_bytes = rb * static_cast<size_t>(sh.rows);
-    const int copies = n == 1 ? static_cast<int>((size_t{256} << 20) / mat_bytes + 1) : 1;
+    const int copies = n <= 16 ? static_cast<int>((size_t{256} << 20) / mat_bytes + 1) : 1;
     const std::vector<uint8_t> w = make_weights(type, sh.rows, sh.cols, copies);
     std::vector<float> x(static_cast<size_t>(n * sh.cols)), y(static_cast<size_t>(n * sh.rows));
     Rng rng(2);
@@ -79,6 +81,16 @@ int main(int argc, char** argv) {
     const DType others[] = {DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
                             DType::Q5_1, DType::Q5_K, DType::Q2_K, DType::Q3_K, DType::Q8_0};
     for (int threads : {1, 2}) {
+        for (DType t : {DType::Q4_K, DType::Q6_K, DType::Q8_0, DType::Q4_0, DType::Q5_K, DType::F16})
+            for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{8}, int64_t{16}}) {
+                const Shape sh = kShapes[1];
+                std::string name = std::string("batch/") + dtype_name(t) + "/" + sh.name + "/n:" + std::to_string(n) +
+                                   "/threads:" + std::to_string(threads);
+                benchmark::RegisterBenchmark(name.c_str(), run, t, sh, n, threads)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond)
+                    ->MinTime(0.3);
+            }
         for (DType t : priority)
             for (const Shape& sh : kShapes) {
                 if (t == DType::F32 && sh.rows > 100000) continue;  // 0.9 GB

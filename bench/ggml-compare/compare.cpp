@@ -12,6 +12,9 @@
 //   ./ggml_compare [--threads 1,2] [--types q8_0,q4_K,q6_K,f32] [--n 1,512] [--reps 5] [--shapes all|small]
 //   ./ggml_compare --model [--threads 2] [--n 1,512]     all matmuls of a Qwen2-1.5B forward pass (Q8_0,
 //   Q4_K_M)
+//   ./ggml_compare --agree [--types ...]                 no timing: how far our outputs are from ggml's on
+//   small shapes (row lengths 64 .. 1536, n = 1 .. 46), relative to the output magnitude. Both sides quantise
+//   the activations the same way, so this should be float-summation noise (~1e-7), not quantisation noise.
 #include <ggml-alloc.h>
 #include <ggml-backend.h>
 #include <ggml-cpu.h>
@@ -179,12 +182,12 @@ struct Timing {
     std::string buft;
 };
 
-// Times one problem on both sides. For n == 1 the weights are cycled through enough copies (>= 96 MB) that
+// Times one problem on both sides. For n <= 16 (decode, batched decode) the weights are cycled through enough copies (>= 96 MB) that
 // they come from DRAM, as in a real model; n > 1 is compute-bound.
 Timing measure(const Ggml& g, r1::DType dt, const Shape& sh, int64_t n, int nt, int reps) {
     const ggml_type gt = static_cast<ggml_type>(static_cast<int>(dt));
     const size_t rb = r1::row_bytes(dt, sh.K), mat = rb * static_cast<size_t>(sh.rows);
-    const int copies = n == 1 ? static_cast<int>(std::max<size_t>(1, (size_t{96} << 20) / mat)) : 1;
+    const int copies = n <= 16 ? static_cast<int>(std::max<size_t>(1, (size_t{96} << 20) / mat)) : 1;
     // 64 distinct quantised rows, repeated (quantising the 233M values of the output matrix takes minutes)
     std::vector<uint8_t> wq(mat * copies);
     {
@@ -247,6 +250,36 @@ Timing measure(const Ggml& g, r1::DType dt, const Shape& sh, int64_t n, int nt, 
     return res;
 }
 
+// Our output against ggml's for one problem: max |Δ| / max |y| (one weight matrix, no timing).
+double agreement(const Ggml& g, r1::DType dt, int64_t rows, int64_t K, int64_t n, uint64_t seed) {
+    const ggml_type gt = static_cast<ggml_type>(static_cast<int>(dt));
+    const size_t rb = r1::row_bytes(dt, K);
+    std::vector<uint8_t> wq(rb * static_cast<size_t>(rows));
+    r1::Rng rng(seed);
+    std::vector<float> v(static_cast<size_t>(K));
+    for (int64_t r = 0; r < rows; r++) {
+        for (auto& f : v) f = 0.02f * rng.normal();
+        r1::quantize_row(dt, v.data(), wq.data() + r * rb, K);
+    }
+    std::vector<float> x(static_cast<size_t>(n * K));
+    for (auto& f : x) f = rng.normal();
+    std::vector<float> y_ours(static_cast<size_t>(n * rows)), y_ggml(y_ours.size());
+    GgmlProblem p = make_ggml(g, gt, K, rows, n, wq.data(), x.data());
+    ggml_backend_graph_compute(g.be, p.gf);
+    ggml_backend_tensor_get(p.y, y_ggml.data(), 0, ggml_nbytes(p.y));
+    r1::MatRef m{dt, rows, K, wq.data(), rb};
+    r1::matmul(m, x.data(), K, n, y_ours.data(), rows);
+    double maxdiff = 0, maxmag = 0;
+    for (size_t i = 0; i < y_ours.size(); i++) {
+        maxdiff = std::max(maxdiff, (double)std::fabs(y_ours[i] - y_ggml[i]));
+        maxmag = std::max(maxmag, (double)std::fabs(y_ggml[i]));
+    }
+    std::printf("%-6s rows %5lld K %5lld n %3lld | %-12.12s | max rel diff %.1e\n", r1::dtype_name(dt),
+                (long long)rows, (long long)K, (long long)n, p.buft_name.c_str(), maxdiff / (maxmag + 1e-30));
+    p.free_all();
+    return maxdiff / (maxmag + 1e-30);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -255,11 +288,16 @@ int main(int argc, char** argv) {
     std::vector<std::string> types = {"q8_0", "q4_K", "q6_K", "f32"};
     std::vector<int64_t> ns = {1, 512};
     int reps = 5;
-    bool all_shapes = true, model = false, table = true;
+    bool all_shapes = true, model = false, table = true, agree = false;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i], v = i + 1 < argc ? argv[i + 1] : "";
         if (a == "--model") {
             model = true;
+            table = false;
+            continue;
+        }
+        if (a == "--agree") {
+            agree = true;
             table = false;
             continue;
         }
@@ -319,6 +357,21 @@ int main(int argc, char** argv) {
                             t.theirs * 1e3, a, b, t.theirs / t.ours, t.rel_diff);
                         std::fflush(stdout);
                     }
+            }
+        }
+    }
+    if (agree) {
+        r1::set_num_threads(1);
+        if (g.set_threads) g.set_threads(g.be, 1);
+        for (const std::string& tname : types) {
+            r1::DType dt;
+            if (!r1::dtype_from_name(tname, &dt)) {
+                std::fprintf(stderr, "unknown type %s\n", tname.c_str());
+                return 2;
+            }
+            for (int64_t K : {64, 128, 256, 512, 1536}) {
+                if (K % r1::dtype_info(dt).block_size != 0) continue;
+                for (int64_t n : {1, 3, 8, 19, 46}) agreement(g, dt, 256, K, n, 7);
             }
         }
     }

@@ -19,27 +19,6 @@ namespace {
 
 using simd::ActKind;
 
-// From this many tokens on, the AVX-512 GEMM (repacked 32-row panels) beats the row-dot kernels (one pass
-// over each weight row, reused by up to 4 tokens). Measured crossovers at 1536 x 1536, one thread: ~4 tokens
-// for the 32-element types, ~7 for Q4_K/Q5_K, ~14 for Q6_K (whose row-dot is cheap and GEMM tile the least
-// dense) and the f32 family (repack costs a conversion and a transpose of 4-byte values).
-int64_t gemm_min_tokens(DType t) {
-    switch (t) {
-        case DType::Q6_K:
-        case DType::F32:
-        case DType::F16:
-        case DType::BF16:
-        case DType::F8_E4M3:
-            return 14;
-        case DType::Q2_K:
-        case DType::Q3_K:
-        case DType::Q4_K:
-        case DType::Q5_K:
-            return 7;
-        default:
-            return 4;
-    }
-}
 // Below this many multiply-adds a call runs on one thread (starting a parallel region costs a few µs).
 constexpr int64_t kMinParallelWork = 1 << 16;
 
@@ -82,14 +61,22 @@ simd::QuantActFn quant_fn(SimdLevel level, ActKind kind) {
 }
 
 simd::RowdotFn rowdot_fn(SimdLevel level) {
-    switch (level) {
-        case SimdLevel::Avx512:
-            return simd::avx512::rowdot;
-        case SimdLevel::Avx2:
-            return simd::avx2::rowdot;
-        default:
-            return simd::scalar::rowdot;
-    }
+    return level == SimdLevel::Avx2 ? simd::avx2::rowdot : simd::scalar::rowdot;
+}
+
+// Splits rows [0, w.rows) into chunks of whole 16-row tiles for run_chunks: about 64 KB of weights for one
+// token, fewer rows as n grows (the work per row grows with n), so that the threads finish together.
+template <typename F>
+void run_tile_chunks(const MatRef& w, int64_t n, F&& fn) {
+    constexpr int64_t tile = simd::avx512::kIntTileRows;
+    const int64_t tiles = (w.rows + tile - 1) / tile;
+    int64_t tiles_per_chunk = static_cast<int64_t>((size_t{64} << 10) / (tile * w.row_stride)) / ((n + 7) / 8);
+    tiles_per_chunk = tiles_per_chunk < 1 ? 1 : tiles_per_chunk;
+    const int64_t chunks = (tiles + tiles_per_chunk - 1) / tiles_per_chunk;
+    run_chunks(chunks, [&](int64_t c0, int64_t c1) {
+        const int64_t r0 = c0 * tiles_per_chunk * tile, r1 = c1 * tiles_per_chunk * tile;
+        fn(r0, r1 < w.rows ? r1 : w.rows);
+    });
 }
 
 void check_args(const MatRef& w, int64_t ldx, int64_t n, int64_t ldy, const char* who) {
@@ -225,10 +212,20 @@ void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, i
     }
 
     const bool small = work < kMinParallelWork;
-    if (level == SimdLevel::Avx512 && n >= gemm_min_tokens(w.type) && simd::avx512::gemm_has(w.type)) {
+    if (level == SimdLevel::Avx512) {
+        if (acts.kind != ActKind::F32) {
+            if (small) return simd::avx512::matmul_int(w, 0, w.rows, acts, y, ldy);
+            return run_tile_chunks(
+                w, n, [&](int64_t r0, int64_t r1) { simd::avx512::matmul_int(w, r0, r1, acts, y, ldy); });
+        }
+        if (n <= simd::avx512::kFTileMaxTokens) {
+            if (small) return simd::avx512::matmul_f_tiles(w, 0, w.rows, acts, y, ldy);
+            return run_tile_chunks(
+                w, n, [&](int64_t r0, int64_t r1) { simd::avx512::matmul_f_tiles(w, r0, r1, acts, y, ldy); });
+        }
         const int64_t panels = (w.rows + simd::avx512::kPanelRows - 1) / simd::avx512::kPanelRows;
-        if (small) return simd::avx512::gemm(w, 0, panels, acts, y, ldy);
-        run_chunks(panels, [&](int64_t p0, int64_t p1) { simd::avx512::gemm(w, p0, p1, acts, y, ldy); });
+        if (small) return simd::avx512::gemm_f32family(w, 0, panels, acts, y, ldy);
+        run_chunks(panels, [&](int64_t p0, int64_t p1) { simd::avx512::gemm_f32family(w, p0, p1, acts, y, ldy); });
         return;
     }
     const simd::RowdotFn rowdot = rowdot_fn(level);

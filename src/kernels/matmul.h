@@ -3,16 +3,21 @@
 //   Y[t, r] = sum_c W[r, c] * X[t, c]        W [rows, cols] (any weight DType), X [n, cols] f32, Y [n, rows]
 //   f32
 //
-// Activations are first converted, once per call, to the weight type's partner format (as ggml does): int8
-// with one f32 scale per 32 values for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL, one per 256 (Q8_K's rule) for the
-// K-quants, and kept in f32 for F32 F16 BF16 F8_E4M3. The buffer for that lives in a per-thread scratch that
-// grows once and is then reused (no allocation per call in steady state). Each quantised activation moves by
-// at most half a step (amax/254 of its block): that is the accuracy contract tested against matmul_ref.
+// Activations are first converted, once per call, to the weight type's partner format exactly as ggml's x86
+// CPU backend does (so that products match llama.cpp's, whose logits are the project's reference): int8 with
+// one f16-rounded scale per 32 values for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL (ggml's Q8_0 / Q8_1), int8 with one
+// f32 scale per 256 for the K-quants (Q8_K); rules in kernels/simd/kernels.h. The f32 family (F32 F16 BF16
+// F8_E4M3) keeps f32 activations (ggml rounds them to f16 / bf16 for F16 / BF16 weights; we do not, so that
+// the two MLA forms and the float64 DeepSeek reference keep agreeing to 1e-4). The buffer for that lives in a per-thread scratch
+// that grows once and is then reused (no allocation per call in steady state). Each quantised activation
+// moves by at most half a step (amax/254 of its block) plus the f16 rounding of the scale: that is the
+// accuracy contract tested against matmul_ref.
 //
-// n == 1 (decode) is a matrix-vector product, memory-bound: rows are split across threads and each weight row
-// is streamed once (row-dot kernels, which also serve small n with up to 4 tokens per pass). From a few
-// tokens on (4 to 14 depending on the type) the AVX-512 path switches to a tiled GEMM: 32-row weight panels
-// are repacked in L2 and reused by every token with VNNI dot products (integer types) or FMA (f32 family).
+// With AVX-512 + VNNI the integer types use one kernel for every n (simd/matmul_int_avx512.cpp): tiles of 16
+// rows unpacked on the fly into "rows in lanes" form, so each weight byte is read once per call and used by
+// every token, and a row's result is the same whatever n (decode and prefill agree bit for bit). The f32
+// family uses a row-dot for small n and a tiled GEMM over repacked 32-row panels from 14 tokens on. The AVX2
+// and scalar levels use row-dot kernels (one pass over each row per group of up to 4 tokens).
 //
 // SIMD: scalar, AVX2 and AVX-512 (+VNNI) kernels are compiled into every build and chosen at run time from
 // the CPU's features; R1_SIMD=scalar|avx2|avx512 caps the level, set_simd_level()

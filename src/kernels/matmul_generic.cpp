@@ -61,16 +61,20 @@ float abs_max_nan(const float* x, int n) {
     return r;
 }
 
-// Quantises n values with one scale: q = round-to-even(x * 127 / amax). Returns d = amax / 127 (NaN or Inf
-// when the block holds one; the q are then 0).
+// Quantises n values with one scale: q = round-to-even(x * 127 / amax) (all 0 when the block holds NaN or
+// Inf). Returns amax.
 float quant_block(const float* x, int n, int8_t* q) {
     const float amax = abs_max_nan(x, n);
-    const float id = amax > 0.0f && amax < INFINITY ? 127.0f / amax : 0.0f;
+    const float id = act_inv_scale(amax);
     for (int i = 0; i < n; i++) {
         const float v = std::nearbyint(x[i] * id);
         q[i] = v >= -127.0f && v <= 127.0f ? static_cast<int8_t>(v) : 0;
     }
-    return amax / 127.0f;
+    return amax;
+}
+
+float round_f16(float x) {
+    return f16_to_f32(f32_to_f16(x));
 }
 
 }  // namespace
@@ -83,12 +87,13 @@ void quant_a8(const float* x, int64_t K, uint8_t* dst) {
     auto* nbias = reinterpret_cast<int32_t*>(dst + L.off_nbias);
     auto* dsum = reinterpret_cast<float*>(dst + L.off_dsum);
     for (int64_t b = 0; b < L.nb; b++) {
-        d[b] = quant_block(x + 32 * b, 32, q + 32 * b);
+        const float d32 = quant_block(x + 32 * b, 32, q + 32 * b) / 127.0f;
         int s = 0;
         for (int i = 0; i < 32; i++) s += q[32 * b + i];
+        d[b] = round_f16(d32);
         sum[b] = s;
         nbias[b] = -128 * s;
-        dsum[b] = d[b] * static_cast<float>(s);
+        dsum[b] = round_f16(d32 * static_cast<float>(s));
     }
 }
 
@@ -100,7 +105,9 @@ void quant_k8(const float* x, int64_t K, uint8_t* dst) {
     auto* nbias16 = reinterpret_cast<int32_t*>(dst + L.off_nbias16);
     auto* bsf16 = reinterpret_cast<float*>(dst + L.off_bsf16);
     auto* bsf32 = reinterpret_cast<float*>(dst + L.off_bsf32);
-    for (int64_t b = 0; b < L.nsb; b++) d[b] = quant_block(x + 256 * b, 256, q + 256 * b);
+    auto* bsum32 = reinterpret_cast<int16_t*>(dst + L.off_bsum32);
+    auto* nbias16_32 = reinterpret_cast<int32_t*>(dst + L.off_nbias16_32);
+    for (int64_t b = 0; b < L.nsb; b++) d[b] = k8_scale(quant_block(x + 256 * b, 256, q + 256 * b));
     for (int64_t g = 0; g < K / 16; g++) {
         int s = 0;
         for (int i = 0; i < 16; i++) s += q[16 * g + i];
@@ -108,7 +115,11 @@ void quant_k8(const float* x, int64_t K, uint8_t* dst) {
         nbias16[g] = -128 * s;
         bsf16[g] = static_cast<float>(s);
     }
-    for (int64_t g = 0; g < K / 32; g++) bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
+    for (int64_t g = 0; g < K / 16; g++) nbias16_32[g] = -32 * bsum16[g];
+    for (int64_t g = 0; g < K / 32; g++) {
+        bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
+        bsum32[g] = static_cast<int16_t>(bsum16[2 * g] + bsum16[2 * g + 1]);
+    }
 }
 
 namespace {

@@ -2,11 +2,15 @@
 // type, several token counts and odd row counts.
 //
 // Error bound. The kernels quantise each activation block (32 values for the Q*_0/Q*_1/IQ4_NL partner
-// format, 256 for the K-quants' Q8_K) to int8 with d = amax/127 and round to nearest, so each activation
-// moves by at most d/2. Hence, per output,
-//     |y - y_ref| <= sum_c |w_c| * d(c) / 2 * (1 + 1e-3)  +  (K + 8) * 2^-24 * sum_c |w_c x_c|   (float sums)
-// and only the second term for f32-family weights (no activation quantisation). Every level uses the same
-// quantisation rule, so the SIMD levels must also match the scalar level to float-summation accuracy.
+// format, 256 for the K-quants' Q8_K) to int8 with q = round(x * 127/amax), so each activation moves by at
+// most d/2 with d = amax/127; the 32-value format then rounds d to f16 (as ggml does), which moves d * q by
+// up to 127 |d - f16(d)| more, and for Q4_1 / Q5_1 the offset term m * d * sum(q) uses f16(d * sum(q)).
+// Hence, per output,
+//     |y - y_ref| <= sum_c |w_c| * step(c) * (1 + 1e-3)  +  sum_blocks |m| |d sum - f16(d sum)|
+//                    +  (K + 8) * 2^-24 * sum_c |w_c x_c|   (float sums)
+// with step = d/2 (+ 127 |d - f16(d)|), and only the last term for f32-family weights (no activation
+// rounding). Every level uses the same quantisation rule, so the SIMD levels must also match the scalar level
+// to float-summation accuracy.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -111,15 +115,24 @@ void bounds(const Weights& w, const std::vector<float>& x, int64_t n, int64_t ld
     const int ab = act_block(w.m.type);
     qbound->assign(static_cast<size_t>(n * rows), 0.0);
     mag->assign(static_cast<size_t>(n * rows), 0.0);
-    std::vector<double> half_step(static_cast<size_t>(K), 0.0);
+    const bool asym32 = w.m.type == DType::Q4_1 || w.m.type == DType::Q5_1;
+    std::vector<double> half_step(static_cast<size_t>(K), 0.0), dsum_err(static_cast<size_t>(K / 32), 0.0);
     for (int64_t t = 0; t < n; t++) {
         const float* xt = x.data() + t * ldx;
         if (ab)
             for (int64_t b = 0; b < K; b += ab) {
-                double amax = 0;
-                for (int64_t c = b; c < b + ab; c++)
-                    amax = std::max(amax, static_cast<double>(std::fabs(xt[c])));
-                for (int64_t c = b; c < b + ab; c++) half_step[c] = amax / 127.0 / 2.0;
+                float amax = 0;
+                for (int64_t c = b; c < b + ab; c++) amax = std::max(amax, std::fabs(xt[c]));
+                const float d = amax / 127.0f;
+                double step = d / 2.0;
+                if (ab == 32) {
+                    step += 127.0 * std::fabs(d - f16_to_f32(f32_to_f16(d)));
+                    // |sum q| <= sum |x| / d + 16: the f16 rounding of d * sum(q) moves it by at most this
+                    double sx = 0;
+                    for (int64_t c = b; c < b + ab; c++) sx += std::fabs(xt[c]);
+                    dsum_err[b / 32] = (sx + 16.0 * d) * std::ldexp(1.0, -11);
+                }
+                for (int64_t c = b; c < b + ab; c++) half_step[c] = step;
             }
         for (int64_t r = 0; r < rows; r++) {
             const float* wr = w.deq.data() + r * K;
@@ -127,6 +140,15 @@ void bounds(const Weights& w, const std::vector<float>& x, int64_t n, int64_t ld
             for (int64_t c = 0; c < K; c++) {
                 q += std::fabs(wr[c]) * half_step[c];
                 m += std::fabs(static_cast<double>(wr[c]) * xt[c]);
+            }
+            if (asym32) {  // m of each block: the second f16 of the block
+                const uint8_t* row = w.m.data + r * w.m.row_stride;
+                const size_t bb = static_cast<size_t>(dtype_info(w.m.type).block_bytes);
+                for (int64_t b = 0; b < K / 32; b++) {
+                    uint16_t mh;
+                    std::memcpy(&mh, row + b * bb + 2, 2);
+                    q += std::fabs(f16_to_f32(mh)) * dsum_err[b];
+                }
             }
             (*qbound)[t * rows + r] = q * (1 + 1e-3) + static_cast<double>(K + 8) * 6e-8 * m + 1e-30;
             (*mag)[t * rows + r] = m + q;
@@ -182,7 +204,7 @@ void check_type(DType type, int64_t rows, int64_t cols, const std::vector<int64_
 class MatmulType : public ::testing::TestWithParam<DType> {};
 
 TEST_P(MatmulType, MatchesReferenceAllLevels) {
-    const std::vector<int64_t> ns = {1, 2, 3, 7, 16, 33, 64};
+    const std::vector<int64_t> ns = {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 33, 64};
     for (int64_t rows : {1, 7, 31, 33, 128}) check_type(GetParam(), rows, 512, ns, 100 + rows);
 }
 
@@ -253,6 +275,30 @@ TEST_P(MatmulType, NonFinitePropagates) {
                     << dtype_name(type) << " " << simd_level_str(lv) << " y[" << t << "," << r << "] = " << v;
                 if (t == 2) EXPECT_TRUE(std::isnan(v)) << dtype_name(type) << " " << simd_level_str(lv);
             }
+    }
+}
+
+// A row's result must not depend on how many tokens share the call: decode (n = 1), batched decode (n = 2..16)
+// and prefill use the same activation rounding and, per level, the same order of operations for each output,
+// so every token row of an n-token product equals the same token alone, bit for bit (the engine relies on
+// this: a prompt decoded token by token gives the logits of the prompt run as one batch).
+TEST_P(MatmulType, TokenCountDoesNotChangeRows) {
+    LevelGuard guard;
+    const DType type = GetParam();
+    const int64_t rows = 37, cols = dtype_info(type).block_size == 256 ? 768 : 160;
+    const Weights w = make_weights(type, rows, cols, 21);
+    const std::vector<float> x = make_acts(40, cols, cols, 22);
+    for (SimdLevel lv : levels()) {
+        set_simd_level(lv);
+        std::vector<float> single(static_cast<size_t>(40 * rows));
+        for (int64_t t = 0; t < 40; t++) matmul(w.m, x.data() + t * cols, cols, 1, single.data() + t * rows, rows);
+        for (int64_t n : {2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 40}) {
+            std::vector<float> y(static_cast<size_t>(n * rows));
+            matmul(w.m, x.data(), cols, n, y.data(), rows);
+            ASSERT_EQ(std::memcmp(y.data(), single.data(), y.size() * sizeof(float)), 0)
+                << dtype_name(type) << " " << simd_level_str(lv) << ": n = " << n
+                << " gives other rows than one token at a time";
+        }
     }
 }
 

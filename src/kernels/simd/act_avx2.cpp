@@ -1,5 +1,5 @@
-// AVX2 activation quantisation into the A8 / K8 partner formats (layouts in kernels.h); same rule as the
-// scalar and AVX-512 versions (d = amax / 127, round to even, NaN/Inf kept in d via an integer max over |x|
+// AVX2 activation quantisation into the A8 / K8 partner formats (layouts and ggml's rounding rules in
+// kernels.h), bit-identical to the scalar and AVX-512 versions (NaN/Inf kept in d via an integer max over |x|
 // bits).
 #include <immintrin.h>
 
@@ -40,8 +40,8 @@ inline float amax_bits(__m256i m) {
     return f;
 }
 
-inline float inv_scale(float amax) {
-    return amax > 0.0f && amax < INFINITY ? 127.0f / amax : 0.0f;
+inline float round_f16(float x) {
+    return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT));
 }
 
 // 16 floats -> 16 int8 (saturating) stored at q; returns their sum.
@@ -68,12 +68,12 @@ void quant_a8(const float* x, int64_t K, uint8_t* dst) {
         const __m256i m = _mm256_max_epu32(_mm256_max_epu32(abs_bits(x), abs_bits(x + 8)),
                                            _mm256_max_epu32(abs_bits(x + 16), abs_bits(x + 24)));
         const float amax = amax_bits(m);
-        const __m256 id = _mm256_set1_ps(inv_scale(amax));
+        const __m256 id = _mm256_set1_ps(act_inv_scale(amax));
         const int s = quant16(x, id, q) + quant16(x + 16, id, q + 16);
-        d[b] = amax / 127.0f;
+        d[b] = round_f16(amax / 127.0f);
         sum[b] = s;
         nbias[b] = -128 * s;
-        dsum[b] = d[b] * static_cast<float>(s);
+        dsum[b] = round_f16(amax / 127.0f * static_cast<float>(s));
     }
 }
 
@@ -85,12 +85,14 @@ void quant_k8(const float* x, int64_t K, uint8_t* dst) {
     auto* nbias16 = reinterpret_cast<int32_t*>(dst + L.off_nbias16);
     auto* bsf16 = reinterpret_cast<float*>(dst + L.off_bsf16);
     auto* bsf32 = reinterpret_cast<float*>(dst + L.off_bsf32);
+    auto* bsum32 = reinterpret_cast<int16_t*>(dst + L.off_bsum32);
+    auto* nbias16_32 = reinterpret_cast<int32_t*>(dst + L.off_nbias16_32);
     for (int64_t b = 0; b < L.nsb; b++, x += 256) {
         __m256i m = abs_bits(x);
         for (int i = 1; i < 32; i++) m = _mm256_max_epu32(m, abs_bits(x + 8 * i));
         const float amax = amax_bits(m);
-        const __m256 id = _mm256_set1_ps(inv_scale(amax));
-        d[b] = amax / 127.0f;
+        const __m256 id = _mm256_set1_ps(act_inv_scale(amax));
+        d[b] = k8_scale(amax);
         for (int i = 0; i < 16; i++) {
             const int s = quant16(x + 16 * i, id, q + 256 * b + 16 * i);
             const int64_t g = 16 * b + i;
@@ -99,7 +101,11 @@ void quant_k8(const float* x, int64_t K, uint8_t* dst) {
             bsf16[g] = static_cast<float>(s);
         }
     }
-    for (int64_t g = 0; g < K / 32; g++) bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
+    for (int64_t g = 0; g < K / 16; g++) nbias16_32[g] = -32 * bsum16[g];
+    for (int64_t g = 0; g < K / 32; g++) {
+        bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
+        bsum32[g] = static_cast<int16_t>(bsum16[2 * g] + bsum16[2 * g + 1]);
+    }
 }
 
 }  // namespace r1::simd::avx2

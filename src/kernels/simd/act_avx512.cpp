@@ -1,6 +1,6 @@
-// AVX-512 activation quantisation into the A8 / K8 partner formats (layouts in kernels.h). Same rule as the
-// scalar version: d = amax / 127, q = round-to-even(x * 127 / amax); the block max is taken over the bit
-// patterns of |x| so NaN and Inf survive into d.
+// AVX-512 activation quantisation into the A8 / K8 partner formats (layouts and ggml's rounding rules in
+// kernels.h), bit-identical to the scalar version; the block max is taken over the bit patterns of |x| so NaN
+// and Inf survive into d.
 #include <immintrin.h>
 
 #include <cmath>
@@ -27,8 +27,8 @@ inline float bits_to_float(uint32_t b) {
     return f;
 }
 
-inline float inv_scale(float amax) {
-    return amax > 0.0f && amax < INFINITY ? 127.0f / amax : 0.0f;
+inline float round_f16(float x) {
+    return _cvtsh_ss(_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT));
 }
 
 // 16 floats -> 16 int32 (round to even; NaN/Inf times a zero scale give 0x80000000, saturated to -128 below).
@@ -84,28 +84,30 @@ void quant_a8(const float* x, int64_t K, uint8_t* dst) {
         alignas(64) uint32_t mx[16];
         _mm512_store_si512(mx, reduce4<Reduce::Max>(m[0], m[1], m[2], m[3]));
         __m512i s[4];
+        float d32[4];
         for (int i = 0; i < 4; i++) {
             const float amax = bits_to_float(mx[4 * i]);
-            d[b + i] = amax / 127.0f;
-            s[i] = quant32(xb + 32 * i, _mm512_set1_ps(inv_scale(amax)), q + 32 * (b + i));
+            d32[i] = amax / 127.0f;
+            d[b + i] = round_f16(d32[i]);
+            s[i] = quant32(xb + 32 * i, _mm512_set1_ps(act_inv_scale(amax)), q + 32 * (b + i));
         }
         alignas(64) int32_t sm[16];
         _mm512_store_si512(sm, reduce4<Reduce::Add>(s[0], s[1], s[2], s[3]));
         for (int i = 0; i < 4; i++) {
             sum[b + i] = sm[4 * i];
             nbias[b + i] = -128 * sm[4 * i];
-            dsum[b + i] = d[b + i] * static_cast<float>(sm[4 * i]);
+            dsum[b + i] = round_f16(d32[i] * static_cast<float>(sm[4 * i]));
         }
     }
     for (; b < L.nb; b++) {
         const float* xb = x + 32 * b;
         const float amax =
             bits_to_float(_mm512_reduce_max_epu32(_mm512_max_epu32(abs_bits(xb), abs_bits(xb + 16))));
-        const int s = _mm512_reduce_add_epi32(quant32(xb, _mm512_set1_ps(inv_scale(amax)), q + 32 * b));
-        d[b] = amax / 127.0f;
+        const int s = _mm512_reduce_add_epi32(quant32(xb, _mm512_set1_ps(act_inv_scale(amax)), q + 32 * b));
+        d[b] = round_f16(amax / 127.0f);
         sum[b] = s;
         nbias[b] = -128 * s;
-        dsum[b] = d[b] * static_cast<float>(s);
+        dsum[b] = round_f16(amax / 127.0f * static_cast<float>(s));
     }
 }
 
@@ -117,12 +119,14 @@ void quant_k8(const float* x, int64_t K, uint8_t* dst) {
     auto* nbias16 = reinterpret_cast<int32_t*>(dst + L.off_nbias16);
     auto* bsf16 = reinterpret_cast<float*>(dst + L.off_bsf16);
     auto* bsf32 = reinterpret_cast<float*>(dst + L.off_bsf32);
+    auto* bsum32 = reinterpret_cast<int16_t*>(dst + L.off_bsum32);
+    auto* nbias16_32 = reinterpret_cast<int32_t*>(dst + L.off_nbias16_32);
     for (int64_t b = 0; b < L.nsb; b++, x += 256) {
         __m512i m = abs_bits(x);
         for (int i = 1; i < 16; i++) m = _mm512_max_epu32(m, abs_bits(x + 16 * i));
         const float amax = bits_to_float(_mm512_reduce_max_epu32(m));
-        const __m512 id = _mm512_set1_ps(inv_scale(amax));
-        d[b] = amax / 127.0f;
+        const __m512 id = _mm512_set1_ps(act_inv_scale(amax));
+        d[b] = k8_scale(amax);
         __m512i s[16];
         for (int i = 0; i < 16; i++) {
             const __m128i q8 = _mm512_cvtsepi32_epi8(quant16(x + 16 * i, id));
@@ -141,7 +145,11 @@ void quant_k8(const float* x, int64_t K, uint8_t* dst) {
             }
         }
     }
-    for (int64_t g = 0; g < K / 32; g++) bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
+    for (int64_t g = 0; g < K / 16; g++) nbias16_32[g] = -32 * bsum16[g];
+    for (int64_t g = 0; g < K / 32; g++) {
+        bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
+        bsum32[g] = static_cast<int16_t>(bsum16[2 * g] + bsum16[2 * g + 1]);
+    }
 }
 
 }  // namespace r1::simd::avx512

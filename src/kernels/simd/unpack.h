@@ -1,10 +1,11 @@
-// Unpacking one weight block into unsigned bytes plus float sub-block scales, the common form every integer
-// kernel consumes (see kernels.h):
+// Unpacking one weight block into unsigned bytes plus float sub-block scales, the common form of the scalar
+// and AVX2 kernels (the AVX-512 tiles unpack the common types themselves, tiles_avx512.h, and use this for
+// Q2_K / Q3_K):
 //   symmetric  (Q4_0 Q5_0 Q8_0 IQ4_NL, Q3_K Q6_K):  w = S[s] * (u - 128),  u = value + 128
 //   asymmetric (Q4_1 Q5_1, Q2_K Q4_K Q5_K):          w = S[s] * u - M[s]
 // S and M are computed with the same float operations as ggml's dequantisers (e.g. S = d * sc for Q4_K), so
-// S * (u - 128) and S * u - M reproduce dequantize_row exactly. Plain inline code: the AVX-512 repack
-// includes it and the compiler vectorises it for that target.
+// S * (u - 128) and S * u - M reproduce dequantize_row exactly. Plain inline code, compiled for each
+// including kernel's target.
 #pragma once
 
 #include <cstdint>
