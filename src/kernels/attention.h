@@ -1,10 +1,11 @@
-// Attention as blocks of dense work, so that prefill and long-context decode run as vector code instead of one
-// small dot product per (query, key) pair:
+// Attention as blocks of dense work, so that prefill and long-context decode run as vector code instead of
+// one small dot product per (query, key) pair:
 //   S[t, j]  = scale * Q_t · K_j            (+= when accumulating a second part, e.g. MLA's rope half)
 //   softmax of S[t, 0..len_t) in place, zero beyond (causal: query t sees len_t keys)
 //   O[t, :]  = sum_j P[t, j] V_j
 // Rows are strided: Q, K and V may be views into a KV cache or a projection buffer. Compiled for AVX-512,
-// AVX2+FMA and baseline x86-64 (target_clones); tests/kernels/test_attention.cpp checks them against plain loops.
+// AVX2+FMA and baseline x86-64 (target_clones); tests/kernels/test_attention.cpp checks them against plain
+// loops.
 #pragma once
 
 #include <cstdint>

@@ -70,7 +70,8 @@ template <typename F>
 void run_tile_chunks(const MatRef& w, int64_t n, F&& fn) {
     constexpr int64_t tile = simd::avx512::kIntTileRows;
     const int64_t tiles = (w.rows + tile - 1) / tile;
-    int64_t tiles_per_chunk = static_cast<int64_t>((size_t{64} << 10) / (tile * w.row_stride)) / ((n + 7) / 8);
+    int64_t tiles_per_chunk =
+        static_cast<int64_t>((size_t{64} << 10) / (tile * w.row_stride)) / ((n + 7) / 8);
     tiles_per_chunk = tiles_per_chunk < 1 ? 1 : tiles_per_chunk;
     const int64_t chunks = (tiles + tiles_per_chunk - 1) / tiles_per_chunk;
     run_chunks(chunks, [&](int64_t c0, int64_t c1) {
@@ -225,7 +226,8 @@ void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, i
         }
         const int64_t panels = (w.rows + simd::avx512::kPanelRows - 1) / simd::avx512::kPanelRows;
         if (small) return simd::avx512::gemm_f32family(w, 0, panels, acts, y, ldy);
-        run_chunks(panels, [&](int64_t p0, int64_t p1) { simd::avx512::gemm_f32family(w, p0, p1, acts, y, ldy); });
+        run_chunks(panels,
+                   [&](int64_t p0, int64_t p1) { simd::avx512::gemm_f32family(w, p0, p1, acts, y, ldy); });
         return;
     }
     const simd::RowdotFn rowdot = rowdot_fn(level);

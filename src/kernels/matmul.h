@@ -8,10 +8,10 @@
 // one f16-rounded scale per 32 values for Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL (ggml's Q8_0 / Q8_1), int8 with one
 // f32 scale per 256 for the K-quants (Q8_K); rules in kernels/simd/kernels.h. The f32 family (F32 F16 BF16
 // F8_E4M3) keeps f32 activations (ggml rounds them to f16 / bf16 for F16 / BF16 weights; we do not, so that
-// the two MLA forms and the float64 DeepSeek reference keep agreeing to 1e-4). The buffer for that lives in a per-thread scratch
-// that grows once and is then reused (no allocation per call in steady state). Each quantised activation
-// moves by at most half a step (amax/254 of its block) plus the f16 rounding of the scale: that is the
-// accuracy contract tested against matmul_ref.
+// the two MLA forms and the float64 DeepSeek reference keep agreeing to 1e-4). The buffer for that lives in a
+// per-thread scratch that grows once and is then reused (no allocation per call in steady state). Each
+// quantised activation moves by at most half a step (amax/254 of its block) plus the f16 rounding of the
+// scale: that is the accuracy contract tested against matmul_ref.
 //
 // With AVX-512 + VNNI the integer types use one kernel for every n (simd/matmul_int_avx512.cpp): tiles of 16
 // rows unpacked on the fly into "rows in lanes" form, so each weight byte is read once per call and used by

@@ -42,8 +42,8 @@ R1_CLONES void rms_norm(float* y, const float* x, const float* w, int64_t n, flo
     for (int64_t i = 0; i < n; i++) y[i] = x[i] * inv * w[i];
 }
 
-void rms_norm_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const float* w, int64_t rows, int64_t n,
-                   float eps) {
+void rms_norm_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const float* w, int64_t rows,
+                   int64_t n, float eps) {
     parallel_for(
         rows,
         [&](int64_t r0, int64_t r1) {
@@ -75,10 +75,10 @@ R1_CLONES float softmax_inplace(float* x, int64_t n) {
     return sum;
 }
 
-void rope_apply(float* x, int64_t n_heads, int64_t head_stride, int64_t rope_dim, int64_t pos, const float* inv_freq,
-                RopeStyle style, float mscale, float* cos_sin) {
+void rope_apply(float* x, int64_t n_heads, int64_t head_stride, int64_t rope_dim, int64_t pos,
+                const float* inv_freq, RopeStyle style, float mscale, float* cos_sin) {
     const int64_t half = rope_dim / 2;
-    float* cs = cos_sin;       // [half]
+    float* cs = cos_sin;         // [half]
     float* sn = cos_sin + half;  // [half]
     for (int64_t i = 0; i < half; i++) {
         // The angle in double: pos * theta_i loses no precision at long positions.
@@ -104,8 +104,8 @@ void rope_apply(float* x, int64_t n_heads, int64_t head_stride, int64_t rope_dim
     }
 }
 
-void attention_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
-                    int64_t d_k, int64_t d_v, float scale, float* scores, float* out) {
+void attention_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
+                    int64_t n_kv, int64_t d_k, int64_t d_v, float scale, float* scores, float* out) {
     for (int64_t j = 0; j < n_kv; j++) scores[j] = scale * dot_f32(q, k + j * k_stride, d_k);
     softmax_inplace(scores, n_kv);
     for (int64_t i = 0; i < d_v; i++) out[i] = 0;

@@ -20,8 +20,8 @@ void add_f32(float* y, const float* x, int64_t n);
 // y = x * w / sqrt(mean(x^2) + eps)          x, y, w [n]   (y may alias x)
 void rms_norm(float* y, const float* x, const float* w, int64_t n, float eps);
 // The same for `rows` rows with strides (in floats); parallel over rows.
-void rms_norm_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const float* w, int64_t rows, int64_t n,
-                   float eps);
+void rms_norm_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const float* w, int64_t rows,
+                   int64_t n, float eps);
 
 // out = silu(gate) * up = gate / (1 + exp(-gate)) * up        [n]   (SwiGLU)
 void silu_mul(float* out, const float* gate, const float* up, int64_t n);
@@ -29,20 +29,20 @@ void silu_mul(float* out, const float* gate, const float* up, int64_t n);
 // In-place softmax of x [n] in f32 (max subtracted first). Returns the sum of exps before normalisation.
 float softmax_inplace(float* x, int64_t n);
 
-// RoPE pairing convention. Norm: (x[2i], x[2i+1]) — GPT-J, Llama in GGUF, DeepSeek. Neox: (x[i], x[i + d/2]) —
-// HF rotate_half, Qwen2.
+// RoPE pairing convention. Norm: (x[2i], x[2i+1]) — GPT-J, Llama in GGUF, DeepSeek. Neox: (x[i], x[i + d/2])
+// — HF rotate_half, Qwen2.
 enum class RopeStyle { Norm, Neox };
 
 // Rotates the first `rope_dim` values of each of `n_heads` vectors (head_stride floats apart) by the angles
 // pos * inv_freq[i], i < rope_dim/2, then scales the rotated values by `mscale` (YaRN's magnitude correction;
 // 1 otherwise). cos_sin is scratch of rope_dim floats.
-void rope_apply(float* x, int64_t n_heads, int64_t head_stride, int64_t rope_dim, int64_t pos, const float* inv_freq,
-                RopeStyle style, float mscale, float* cos_sin);
+void rope_apply(float* x, int64_t n_heads, int64_t head_stride, int64_t rope_dim, int64_t pos,
+                const float* inv_freq, RopeStyle style, float mscale, float* cos_sin);
 
 // Causal attention of one query head over n_kv cached positions:
 //   s_j = scale * q . k_j;  p = softmax(s);  out = sum_j p_j v_j
 // q [d_k], k_j at k + j*k_stride [d_k], v_j at v + j*v_stride [d_v], out [d_v], scores scratch [n_kv].
-void attention_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride, int64_t n_kv,
-                    int64_t d_k, int64_t d_v, float scale, float* scores, float* out);
+void attention_head(const float* q, const float* k, int64_t k_stride, const float* v, int64_t v_stride,
+                    int64_t n_kv, int64_t d_k, int64_t d_v, float scale, float* scores, float* out);
 
 }  // namespace r1

@@ -278,10 +278,10 @@ TEST_P(MatmulType, NonFinitePropagates) {
     }
 }
 
-// A row's result must not depend on how many tokens share the call: decode (n = 1), batched decode (n = 2..16)
-// and prefill use the same activation rounding and, per level, the same order of operations for each output,
-// so every token row of an n-token product equals the same token alone, bit for bit (the engine relies on
-// this: a prompt decoded token by token gives the logits of the prompt run as one batch).
+// A row's result must not depend on how many tokens share the call: decode (n = 1), batched decode (n
+// = 2..16) and prefill use the same activation rounding and, per level, the same order of operations for each
+// output, so every token row of an n-token product equals the same token alone, bit for bit (the engine
+// relies on this: a prompt decoded token by token gives the logits of the prompt run as one batch).
 TEST_P(MatmulType, TokenCountDoesNotChangeRows) {
     LevelGuard guard;
     const DType type = GetParam();
@@ -291,7 +291,8 @@ TEST_P(MatmulType, TokenCountDoesNotChangeRows) {
     for (SimdLevel lv : levels()) {
         set_simd_level(lv);
         std::vector<float> single(static_cast<size_t>(40 * rows));
-        for (int64_t t = 0; t < 40; t++) matmul(w.m, x.data() + t * cols, cols, 1, single.data() + t * rows, rows);
+        for (int64_t t = 0; t < 40; t++)
+            matmul(w.m, x.data() + t * cols, cols, 1, single.data() + t * rows, rows);
         for (int64_t n : {2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 40}) {
             std::vector<float> y(static_cast<size_t>(n * rows));
             matmul(w.m, x.data(), cols, n, y.data(), rows);

@@ -1,6 +1,6 @@
-// The dense forward (llama, qwen2) against a plain double-precision reference written from the formulas in this
-// file, plus the invariants the engine relies on: a prompt run as one batch gives the same logits as the same
-// tokens decoded one by one, and sequences batched together do not see each other.
+// The dense forward (llama, qwen2) against a plain double-precision reference written from the formulas in
+// this file, plus the invariants the engine relies on: a prompt run as one batch gives the same logits as the
+// same tokens decoded one by one, and sequences batched together do not see each other.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,7 +18,9 @@
 namespace r1 {
 namespace {
 
-std::string tmp_path(const std::string& name) { return ::testing::TempDir() + "/r1_model_" + name + ".gguf"; }
+std::string tmp_path(const std::string& name) {
+    return ::testing::TempDir() + "/r1_model_" + name + ".gguf";
+}
 
 RandomModelSpec small_spec(const std::string& arch, const std::string& quant) {
     RandomModelSpec s;
@@ -57,7 +59,8 @@ std::vector<float> run(const Model& m, const std::vector<int32_t>& toks, int64_t
     std::vector<float> out(static_cast<size_t>(n * c.n_vocab));
     for (int64_t b0 = 0; b0 < n; b0 += chunk) {
         Batch b;
-        for (int64_t i = b0; i < std::min(n, b0 + chunk); i++) b.add(toks[static_cast<size_t>(i)], i, &cache, true);
+        for (int64_t i = b0; i < std::min(n, b0 + chunk); i++)
+            b.add(toks[static_cast<size_t>(i)], i, &cache, true);
         m.forward(b, s, out.data() + b0 * c.n_vocab);
     }
     return out;
@@ -79,7 +82,8 @@ std::vector<double> dq(const gguf::File& f, const std::string& name) {
     return {tmp.begin(), tmp.end()};
 }
 
-std::vector<double> linear(const std::vector<double>& w, const std::vector<double>& x, int64_t rows, int64_t cols) {
+std::vector<double> linear(const std::vector<double>& w, const std::vector<double>& x, int64_t rows,
+                           int64_t cols) {
     std::vector<double> y(static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; r++) {
         double s = 0;
@@ -115,7 +119,8 @@ std::vector<double> reference_logits(const std::string& path, const std::vector<
     const std::string arch = *f->get_string("general.architecture");
     const bool neox = arch == "qwen2";
     const int64_t L = *f->get_int(arch + ".block_count"), d = *f->get_int(arch + ".embedding_length");
-    const int64_t ff = *f->get_int(arch + ".feed_forward_length"), H = *f->get_int(arch + ".attention.head_count");
+    const int64_t ff = *f->get_int(arch + ".feed_forward_length"),
+                  H = *f->get_int(arch + ".attention.head_count");
     const int64_t Hkv = *f->get_int(arch + ".attention.head_count_kv"), hd = d / H;
     const double eps = *f->get_float(arch + ".attention.layer_norm_rms_epsilon");
     const double theta = *f->get_float(arch + ".rope.freq_base");
@@ -130,10 +135,13 @@ std::vector<double> reference_logits(const std::string& path, const std::vector<
     for (int64_t l = 0; l < L; l++) {
         const std::string p = "blk." + std::to_string(l) + ".";
         const auto an = dq(*f, p + "attn_norm.weight"), fn = dq(*f, p + "ffn_norm.weight");
-        const auto wq = dq(*f, p + "attn_q.weight"), wk = dq(*f, p + "attn_k.weight"), wv = dq(*f, p + "attn_v.weight");
-        const auto bq = dq(*f, p + "attn_q.bias"), bk = dq(*f, p + "attn_k.bias"), bv = dq(*f, p + "attn_v.bias");
+        const auto wq = dq(*f, p + "attn_q.weight"), wk = dq(*f, p + "attn_k.weight"),
+                   wv = dq(*f, p + "attn_v.weight");
+        const auto bq = dq(*f, p + "attn_q.bias"), bk = dq(*f, p + "attn_k.bias"),
+                   bv = dq(*f, p + "attn_v.bias");
         const auto wo = dq(*f, p + "attn_output.weight");
-        const auto wg = dq(*f, p + "ffn_gate.weight"), wu = dq(*f, p + "ffn_up.weight"), wd = dq(*f, p + "ffn_down.weight");
+        const auto wg = dq(*f, p + "ffn_gate.weight"), wu = dq(*f, p + "ffn_up.weight"),
+                   wd = dq(*f, p + "ffn_down.weight");
         std::vector<std::vector<double>> q(T), k(T), v(T);
         for (int64_t t = 0; t < T; t++) {
             const auto n = rmsnorm(x[t], an, eps);
@@ -189,7 +197,9 @@ struct Case {
     double tol_ref;
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.arch << "/" << c.quant; }
+void PrintTo(const Case& c, std::ostream* os) {
+    *os << c.arch << "/" << c.quant;
+}
 
 class DenseForward : public ::testing::TestWithParam<Case> {};
 
@@ -238,7 +248,8 @@ TEST(DenseForward, SequencesInOneBatchDoNotInteract) {
     for (size_t r = 0; r < which.size(); r++) {
         const float* got = out.data() + r * c.n_vocab;
         const float* want = which[r] == 0 ? ra.data() + (ia++) * c.n_vocab : rb.data() + (ib++) * c.n_vocab;
-        for (int64_t v = 0; v < c.n_vocab; v++) worst = std::max(worst, std::fabs(static_cast<double>(got[v]) - want[v]));
+        for (int64_t v = 0; v < c.n_vocab; v++)
+            worst = std::max(worst, std::fabs(static_cast<double>(got[v]) - want[v]));
     }
     EXPECT_LT(worst, 2e-4);
     std::remove(path.c_str());
@@ -278,9 +289,11 @@ TEST(DenseModelFile, ErrorsNameTheProblem) {
     copy_without(good, bad, "", "blk.0.attn_q.weight");  // [64, 64] stays square: use the ffn instead
     copy_without(good, bad, "", "blk.0.ffn_gate.weight");
     const std::string e = load_error(bad);
-    EXPECT_NE(e.find("'blk.0.ffn_gate.weight' has shape [64, 128], expected [128, 64]"), std::string::npos) << e;
+    EXPECT_NE(e.find("'blk.0.ffn_gate.weight' has shape [64, 128], expected [128, 64]"), std::string::npos)
+        << e;
     copy_without(good, bad, "", "", "gpt-neox");
-    EXPECT_NE(load_error(bad).find("architecture 'gpt-neox' is not supported"), std::string::npos) << load_error(bad);
+    EXPECT_NE(load_error(bad).find("architecture 'gpt-neox' is not supported"), std::string::npos)
+        << load_error(bad);
     std::remove(good.c_str());
     std::remove(bad.c_str());
 }

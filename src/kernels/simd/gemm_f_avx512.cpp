@@ -35,7 +35,6 @@ inline void store_rows(float* y, __m512 v0, __m512 v1, int valid) {
     }
 }
 
-
 // Rows [r0, r0 + 32) converted to f32 and transposed to [Kp][32] (Kp = K rounded up to 8; zero padding).
 template <DType T>
 void repack_f(const MatRef& w, int64_t r0, float* panel) {

@@ -67,8 +67,8 @@ struct K8Layout {
     }
 };
 
-// The inverse scale 127 / amax of a block (0 for an all-zero block, a non-finite amax, or an amax so small that
-// the inverse overflows: every q is then 0).
+// The inverse scale 127 / amax of a block (0 for an all-zero block, a non-finite amax, or an amax so small
+// that the inverse overflows: every q is then 0).
 inline float act_inv_scale(float amax) {
     const float id = 127.0f / amax;
     return amax > 0.0f && id < INFINITY ? id : 0.0f;

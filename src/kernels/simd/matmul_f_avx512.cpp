@@ -42,7 +42,8 @@ R1_AVX512_INLINE void transpose16x16(__m512 r[16]) {
     }
     // a 4 x 4 transpose of 128-bit lanes for each c
     for (int c = 0; c < 4; c++) {
-        const __m512i a = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44), b = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
+        const __m512i a = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x44),
+                      b = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xee);
         const __m512i p = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x44),
                       q = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xee);
         r[c] = _mm512_castsi512_ps(_mm512_shuffle_i32x4(a, p, 0x88));
@@ -54,8 +55,8 @@ R1_AVX512_INLINE void transpose16x16(__m512 r[16]) {
 
 // One tile of 16 rows (row i at base + i * stride) for NT tokens.
 template <DType T, int NT>
-__attribute__((noinline)) void tile_f(const uint8_t* base, size_t stride, const Acts& a, float* y, int64_t ldy,
-                                      __mmask16 mask, const uint8_t* ahead, size_t ahead_bytes) {
+__attribute__((noinline)) void tile_f(const uint8_t* base, size_t stride, const Acts& a, float* y,
+                                      int64_t ldy, __mmask16 mask, const uint8_t* ahead, size_t ahead_bytes) {
     const int64_t K = a.K;
     const float* x[NT];
     for (int t = 0; t < NT; t++) x[t] = a.x + t * a.ldx;
@@ -64,7 +65,8 @@ __attribute__((noinline)) void tile_f(const uint8_t* base, size_t stride, const 
     const size_t per_step = (ahead_bytes * 16 / static_cast<size_t>(K) + 63) & ~size_t{63};
     size_t pf = 0;
     for (int64_t k0 = 0; k0 < K; k0 += 16) {
-        for (const size_t stop = pf + per_step < ahead_bytes ? pf + per_step : ahead_bytes; pf < stop; pf += 64)
+        for (const size_t stop = pf + per_step < ahead_bytes ? pf + per_step : ahead_bytes; pf < stop;
+             pf += 64)
             _mm_prefetch(reinterpret_cast<const char*>(ahead + pf), _MM_HINT_T1);
         const int kn = K - k0 < 16 ? static_cast<int>(K - k0) : 16;
         __m512 w[16];
@@ -88,18 +90,20 @@ __attribute__((noinline)) void tile_f(const uint8_t* base, size_t stride, const 
         }
         if (kn == 16) {
             for (int j = 0; j < 16; j++)
-                for (int t = 0; t < NT; t++) acc[t] = _mm512_fmadd_ps(w[j], _mm512_set1_ps(x[t][k0 + j]), acc[t]);
+                for (int t = 0; t < NT; t++)
+                    acc[t] = _mm512_fmadd_ps(w[j], _mm512_set1_ps(x[t][k0 + j]), acc[t]);
         } else {
             for (int j = 0; j < kn; j++)
-                for (int t = 0; t < NT; t++) acc[t] = _mm512_fmadd_ps(w[j], _mm512_set1_ps(x[t][k0 + j]), acc[t]);
+                for (int t = 0; t < NT; t++)
+                    acc[t] = _mm512_fmadd_ps(w[j], _mm512_set1_ps(x[t][k0 + j]), acc[t]);
         }
     }
     for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[t]);
 }
 
 template <DType T, int... Ns>
-void tile_f_n(int nt, const uint8_t* base, size_t stride, const Acts& a, float* y, int64_t ldy, __mmask16 mask,
-              const uint8_t* ahead, size_t ahead_bytes) {
+void tile_f_n(int nt, const uint8_t* base, size_t stride, const Acts& a, float* y, int64_t ldy,
+              __mmask16 mask, const uint8_t* ahead, size_t ahead_bytes) {
     ((nt == Ns ? tile_f<T, Ns>(base, stride, a, y, ldy, mask, ahead, ahead_bytes) : void()), ...);
 }
 
@@ -118,11 +122,13 @@ void tiles_f(const MatRef& w, int64_t r0, int64_t r1, const Acts& a, float* y, i
         }
         const int64_t ahead_row = r + dist * kRows;
         const size_t ahead_bytes = ahead_row + kRows <= w.rows ? tile_bytes
-                                   : ahead_row < w.rows ? static_cast<size_t>(w.rows - ahead_row) * w.row_stride
-                                                        : 0;
+                                   : ahead_row < w.rows
+                                       ? static_cast<size_t>(w.rows - ahead_row) * w.row_stride
+                                       : 0;
         tile_f_n<T, 1, 2, 3, 4, 5, 6, 7, 8>(static_cast<int>(a.n), base, w.row_stride, a, y + r, ldy,
                                             static_cast<__mmask16>((1u << valid) - 1),
-                                            w.data + static_cast<size_t>(ahead_row) * w.row_stride, ahead_bytes);
+                                            w.data + static_cast<size_t>(ahead_row) * w.row_stride,
+                                            ahead_bytes);
     }
 }
 

@@ -4,13 +4,15 @@
 // Rows are processed in tiles of 16 (one row per dword lane) and columns in chunks of 256 (tiles_avx512.h
 // unpacks a chunk of the 16 rows into "rows in lanes" form, straight from the weights as stored). Each chunk
 // is then used by every token, in groups whose accumulators stay in registers:
-//   integer: per sub-block, vpdpbusd of the 16 rows' unsigned codes with 4 broadcast activation bytes, 8 (or 4)
+//   integer: per sub-block, vpdpbusd of the 16 rows' unsigned codes with 4 broadcast activation bytes, 8 (or
+//   4)
 //            steps -> the exact sub-block dot product of each row (the -128 * sum correction of symmetric
 //            types is the accumulator's start value)
 //   float:   A8   acc += (dot * S) * d_x                 (- M * dsum_x for Q4_1 / Q5_1), per block
 //            K8   Q4_K Q5_K Q6_K: isum += dot * sc (integer sub-block scales), per sub-block;
 //                 acc += d_x * (d * isum - dmin * sum(m * bsum_x)), per super-block
-//                 Q2_K Q3_K: part += dot * S (- M * bsum_x), per sub-block; acc += part * d_x, per super-block
+//                 Q2_K Q3_K: part += dot * S (- M * bsum_x), per sub-block; acc += part * d_x, per
+//                 super-block
 // which is also the order of operations of every lane, whatever n is. No horizontal sums: the accumulator of
 // a token is directly 16 consecutive outputs. Across chunks the accumulators go through y itself.
 // One chunk is unpacked once per call however many tokens use it: weights are streamed once for small n,
@@ -21,9 +23,9 @@
 //                   independent dot-product chains of one tile).
 #include <immintrin.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
-#include <array>
 #include <type_traits>
 
 #include "base/error.h"
@@ -123,7 +125,8 @@ R1_AVX512_INLINE void block_a8(const __m512i* const* u, const TileChunk* const* 
         if constexpr (!kSym<T>) {
             const __m512 M = _mm512_load_ps(c[h]->M[p]);
 #pragma GCC unroll 4
-            for (int t = T0; t < T1; t++) acc[h][t] = _mm512_fnmadd_ps(M, _mm512_set1_ps(tk[t].dsum[j]), acc[h][t]);
+            for (int t = T0; t < T1; t++)
+                acc[h][t] = _mm512_fnmadd_ps(M, _mm512_set1_ps(tk[t].dsum[j]), acc[h][t]);
         }
     }
     if constexpr (T1 < NT) block_a8<T, NT, H, T1>(u, c, p, j, tk, acc);
@@ -165,17 +168,18 @@ struct OutRows {
 
 // Q4_K / Q5_K at the end of super-block sb: y += d_x * (d * isum - dmin * sum_j m_j * bsum32_j).
 template <int NT, int H>
-R1_AVX512_INLINE void finish_k4(const TileChunk* const* c, int64_t sb, const TokK8* tk, const __m512i isum[H][NT],
-                                const OutRows* out) {
+R1_AVX512_INLINE void finish_k4(const TileChunk* const* c, int64_t sb, const TokK8* tk,
+                                const __m512i isum[H][NT], const OutRows* out) {
     for (int h = 0; h < H; h++) {
         const __m512 d = _mm512_load_ps(c[h]->d), dmin = _mm512_load_ps(c[h]->dmin);
         for (int t = 0; t < NT; t++) {
             __m512i im = _mm512_setzero_si512();
             for (int i = 0; i < 4; i++)
-                im = _mm512_dpwssd_epi32(im, _mm512_load_si512(c[h]->mpair[i]),
-                                         bcast4(reinterpret_cast<const int8_t*>(tk[t].bsum32 + 8 * sb + 2 * i)));
-            const __m512 v =
-                _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(im), _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[h][t])));
+                im = _mm512_dpwssd_epi32(
+                    im, _mm512_load_si512(c[h]->mpair[i]),
+                    bcast4(reinterpret_cast<const int8_t*>(tk[t].bsum32 + 8 * sb + 2 * i)));
+            const __m512 v = _mm512_fnmadd_ps(dmin, _mm512_cvtepi32_ps(im),
+                                              _mm512_mul_ps(d, _mm512_cvtepi32_ps(isum[h][t])));
             out[h].store(t, _mm512_fmadd_ps(v, _mm512_set1_ps(tk[t].d[sb]), out[h].load(t)));
         }
     }
@@ -209,8 +213,8 @@ R1_AVX512_INLINE void piece_k6(const __m512i* const* u, const TileChunk* const* 
 
 // Q6_K at the end of super-block sb: y += d_x * (d * isum).
 template <int NT, int H>
-R1_AVX512_INLINE void finish_k6(const TileChunk* const* c, int64_t sb, const TokK8* tk, const __m512i isum[H][NT],
-                                const OutRows* out) {
+R1_AVX512_INLINE void finish_k6(const TileChunk* const* c, int64_t sb, const TokK8* tk,
+                                const __m512i isum[H][NT], const OutRows* out) {
     for (int h = 0; h < H; h++) {
         const __m512 d = _mm512_load_ps(c[h]->d);
         for (int t = 0; t < NT; t++)
@@ -263,7 +267,8 @@ struct Tokens {
             const uint8_t* b = a.tok(t0 + t);
             if constexpr (kIsK8<T>) {
                 const K8Layout L(a.K);
-                tk[t] = {reinterpret_cast<const int8_t*>(b), reinterpret_cast<const float*>(b + L.off_d),
+                tk[t] = {reinterpret_cast<const int8_t*>(b),
+                         reinterpret_cast<const float*>(b + L.off_d),
                          reinterpret_cast<const int32_t*>(b + L.off_nbias16),
                          reinterpret_cast<const float*>(b + L.off_bsf16),
                          reinterpret_cast<const int16_t*>(b + L.off_bsum32),
@@ -288,7 +293,8 @@ inline int chunk_blocks(int64_t K, int64_t ch) {  // 32-element blocks in chunk 
 // types accumulate in `acc` (registers), K-quants in `out` (see OutRows).
 template <DType T, int NT, int H, bool fused>
 R1_AVX512_INLINE void chunk_into(const TileRows& R, TileChunk* const* c, int64_t ch, int nblk,
-                                 const Tokens<T, NT>& tok, __m512 acc[H][NT], const OutRows* out, Prefetcher& pf) {
+                                 const Tokens<T, NT>& tok, __m512 acc[H][NT], const OutRows* out,
+                                 Prefetcher& pf) {
     static_assert(!fused || H == 1, "the fused path unpacks one tile");
     auto stored = [&](int p) {
         const __m512i* u[H];
@@ -300,10 +306,11 @@ R1_AVX512_INLINE void chunk_into(const TileRows& R, TileChunk* const* c, int64_t
         for (int h = 0; h < H; h++)
             for (int t = 0; t < NT; t++) isum[h][t] = _mm512_setzero_si512();
         if constexpr (fused) {
-            build_k<T>(R, ch, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
-                pf.piece();
-                piece_k4<NT, 1>(&u, c, p, ch, tok.tk, isum);
-            });
+            build_k<T>(
+                R, ch, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
+                    pf.piece();
+                    piece_k4<NT, 1>(&u, c, p, ch, tok.tk, isum);
+                });
         } else {
             for (int p = 0; p < 8; p++) piece_k4<NT, H>(stored(p).data(), c, p, ch, tok.tk, isum);
         }
@@ -313,10 +320,11 @@ R1_AVX512_INLINE void chunk_into(const TileRows& R, TileChunk* const* c, int64_t
         for (int h = 0; h < H; h++)
             for (int t = 0; t < NT; t++) isum[h][t] = _mm512_setzero_si512();
         if constexpr (fused) {
-            build_k<T>(R, ch, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
-                pf.piece();
-                piece_k6<NT, 1>(&u, c, p, ch, tok.tk, isum);
-            });
+            build_k<T>(
+                R, ch, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
+                    pf.piece();
+                    piece_k6<NT, 1>(&u, c, p, ch, tok.tk, isum);
+                });
         } else {
             for (int i = 0; i < 8; i++)
                 piece_k6<NT, H>(stored(piece_at<T>(i)).data(), c, piece_at<T>(i), ch, tok.tk, isum);
@@ -327,32 +335,36 @@ R1_AVX512_INLINE void chunk_into(const TileRows& R, TileChunk* const* c, int64_t
         for (int h = 0; h < H; h++)
             for (int t = 0; t < NT; t++) part[h][t] = _mm512_setzero_ps();
         if constexpr (fused) {
-            build_k<T>(R, ch, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
-                pf.piece();
-                piece_k16<T, NT, 1>(&u, c, p, ch, tok.tk, part);
-            });
+            build_k<T>(
+                R, ch, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
+                    pf.piece();
+                    piece_k16<T, NT, 1>(&u, c, p, ch, tok.tk, part);
+                });
         } else {
-            for (int i = 0; i < 8; i++) piece_k16<T, NT, H>(stored(piece_at<T>(i)).data(), c, piece_at<T>(i), ch, tok.tk, part);
+            for (int i = 0; i < 8; i++)
+                piece_k16<T, NT, H>(stored(piece_at<T>(i)).data(), c, piece_at<T>(i), ch, tok.tk, part);
         }
         for (int h = 0; h < H; h++)
             for (int t = 0; t < NT; t++)
                 out[h].store(t, _mm512_fmadd_ps(part[h][t], _mm512_set1_ps(tok.tk[t].d[ch]), out[h].load(t)));
     } else {
         if constexpr (fused) {
-            build_a8<T>(R, 8 * ch, nblk, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
-                pf.piece();
-                block_a8<T, NT, 1>(&u, c, p, 8 * ch + p, tok.tk, acc);
-            });
+            build_a8<T>(
+                R, 8 * ch, nblk, c[0], [&](int p, const __m512i* u) __attribute__((always_inline)) {
+                    pf.piece();
+                    block_a8<T, NT, 1>(&u, c, p, 8 * ch + p, tok.tk, acc);
+                });
         } else {
-            for (int p = 0; p < nblk; p++) block_a8<T, NT, H>(stored(p).data(), c, p, 8 * ch + p, tok.tk, acc);
+            for (int p = 0; p < nblk; p++)
+                block_a8<T, NT, H>(stored(p).data(), c, p, 8 * ch + p, tok.tk, acc);
         }
     }
 }
 
 // All chunks of a tile for NT <= kFusedMax tokens: each chunk unpacked and used at once.
 template <DType T, int NT>
-__attribute__((noinline)) void tile_fused(const TileRows& R, const Acts& a, int64_t nchunks, float* y, int64_t ldy,
-                                          __mmask16 mask, Prefetcher pf) {
+__attribute__((noinline)) void tile_fused(const TileRows& R, const Acts& a, int64_t nchunks, float* y,
+                                          int64_t ldy, __mmask16 mask, Prefetcher pf) {
     alignas(64) TileChunk chunk;
     TileChunk* c[1] = {&chunk};
     const Tokens<T, NT> tok(a, 0);
@@ -366,8 +378,8 @@ __attribute__((noinline)) void tile_fused(const TileRows& R, const Acts& a, int6
         for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(y + t * ldy, mask, acc[0][t]);
 }
 
-// All stored chunks of H tiles (panel[h * nchunks + ch]; rows 16 h of y, masks m[h]) for tokens t0 .. t0 + NT,
-// the accumulators in registers (A8) or in y (K-quants) throughout.
+// All stored chunks of H tiles (panel[h * nchunks + ch]; rows 16 h of y, masks m[h]) for tokens t0 .. t0 +
+// NT, the accumulators in registers (A8) or in y (K-quants) throughout.
 template <DType T, int NT, int H>
 __attribute__((noinline)) void group_over_panel(TileChunk* panel, int64_t nchunks, const Acts& a, int64_t t0,
                                                 float* y, int64_t ldy, const __mmask16* m) {
@@ -426,8 +438,9 @@ struct TileSetup {
         mask = static_cast<__mmask16>((1u << valid) - 1);
         const int64_t ahead_row = r + dist * kTileRows;
         const size_t ahead_bytes = ahead_row + kTileRows <= w.rows ? tile_bytes
-                                   : ahead_row < w.rows ? static_cast<size_t>(w.rows - ahead_row) * w.row_stride
-                                                        : 0;
+                                   : ahead_row < w.rows
+                                       ? static_cast<size_t>(w.rows - ahead_row) * w.row_stride
+                                       : 0;
         pf = {w.data + static_cast<size_t>(ahead_row) * w.row_stride, 0, ahead_bytes,
               (tile_bytes / static_cast<size_t>(w.cols / 32) + 63) & ~size_t{63}};
     }
@@ -442,14 +455,15 @@ void tiles(const MatRef& w, int64_t r0, int64_t r1, const Acts& a, float* y, int
     if (a.n <= kFusedMax) {
         for (int64_t r = r0; r < r1; r += kTileRows) {
             const TileSetup ts(w, r, r1, dist, kNeedsMargin<T>, 1);
-            tile_fused_n<T, 1, 2, 3, 4, 5, 6, 7, 8>(static_cast<int>(a.n), ts.R, a, nchunks, y + r, ldy, ts.mask,
-                                                    ts.pf);
+            tile_fused_n<T, 1, 2, 3, 4, 5, 6, 7, 8>(static_cast<int>(a.n), ts.R, a, nchunks, y + r, ldy,
+                                                    ts.mask, ts.pf);
         }
         return;
     }
     // two tiles unpacked over all of K (about 2 x 16 x K bytes of codes plus scales: L2), then every group of
     // tokens runs over them
-    auto* panel = reinterpret_cast<TileChunk*>(thread_scratch(2, 2 * static_cast<size_t>(nchunks) * sizeof(TileChunk)));
+    auto* panel =
+        reinterpret_cast<TileChunk*>(thread_scratch(2, 2 * static_cast<size_t>(nchunks) * sizeof(TileChunk)));
     for (int64_t r = r0; r < r1; r += 2 * kTileRows) {
         const int H = r + kTileRows < r1 ? 2 : 1;
         TileSetup ts[2] = {TileSetup(w, r, r1, dist, kNeedsMargin<T>, 1),

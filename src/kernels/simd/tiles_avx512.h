@@ -3,9 +3,9 @@
 //
 // A tile chunk holds, for pieces p of 32 columns (one 32-element block, or one or two K-quant sub-blocks):
 //   u[8p + g]   one zmm: bytes 4g..4g+3 of piece p for rows 0..15 (dword lane i = row i), unsigned;
-//               symmetric types as value + 128 (the activations carry the -128 * sum correction; Q6_K: its raw
-//               codes = value + 32, with a -32 * sum correction), asymmetric ones (Q4_1 Q5_1 Q2_K Q4_K Q5_K)
-//               as their raw codes with w = S * u - M
+//               symmetric types as value + 128 (the activations carry the -128 * sum correction; Q6_K: its
+//               raw codes = value + 32, with a -32 * sum correction), asymmetric ones (Q4_1 Q5_1 Q2_K Q4_K
+//               Q5_K) as their raw codes with w = S * u - M
 //   S[s], M[s]  the scale and offset of sub-block s for rows 0..15, computed with the same float operations
 //               as ggml's dequantisers (see unpack.h), so S * (u - 128) and S * u - M are exact; Q4_K Q5_K
 //               Q6_K instead keep their integer sub-block scales (isc, mpair) and f32 d, dmin.
@@ -14,8 +14,8 @@
 // row at once, and the integer sum of a whole sub-block ends up in one lane: exact, converted once, scaled
 // once.
 //
-// The builders hand each piece's 8 zmm to a sink as soon as it is unpacked (the sink either stores them in the
-// chunk, or uses them at once); scales go to S / M first. Pieces come in the order piece_at<T>(0..7).
+// The builders hand each piece's 8 zmm to a sink as soon as it is unpacked (the sink either stores them in
+// the chunk, or uses them at once); scales go to S / M first. Pieces come in the order piece_at<T>(0..7).
 //
 // Include after `#pragma GCC target(...avx512...)`; everything has internal linkage.
 #pragma once
@@ -87,11 +87,14 @@ struct TileRows {
 R1_AVX512_INLINE void transpose16x4(const uint8_t* src, size_t stride, __m512i out[4]) {
     __m512i z[4];
     for (int g = 0; g < 4; g++) {
-        __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + g * stride)));
-        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (4 + g) * stride)), 1);
-        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (8 + g) * stride)), 2);
-        z[g] = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (12 + g) * stride)),
-                                  3);
+        __m512i v =
+            _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + g * stride)));
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (4 + g) * stride)),
+                               1);
+        v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (8 + g) * stride)),
+                               2);
+        z[g] = _mm512_inserti32x4(
+            v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (12 + g) * stride)), 3);
     }
     const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
     const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
@@ -105,14 +108,13 @@ R1_AVX512_INLINE void transpose16x4(const uint8_t* src, size_t stride, __m512i o
 R1_AVX512_INLINE __m512 f16_rows(const uint8_t* src, size_t stride) {
     uint16_t h[16];
     for (int i = 0; i < 16; i++) std::memcpy(&h[i], src + i * stride, 2);
-    return _mm512_cvtph_ps(_mm256_setr_epi16(static_cast<short>(h[0]), static_cast<short>(h[1]),
-                                             static_cast<short>(h[2]), static_cast<short>(h[3]),
-                                             static_cast<short>(h[4]), static_cast<short>(h[5]),
-                                             static_cast<short>(h[6]), static_cast<short>(h[7]),
-                                             static_cast<short>(h[8]), static_cast<short>(h[9]),
-                                             static_cast<short>(h[10]), static_cast<short>(h[11]),
-                                             static_cast<short>(h[12]), static_cast<short>(h[13]),
-                                             static_cast<short>(h[14]), static_cast<short>(h[15])));
+    return _mm512_cvtph_ps(
+        _mm256_setr_epi16(static_cast<short>(h[0]), static_cast<short>(h[1]), static_cast<short>(h[2]),
+                          static_cast<short>(h[3]), static_cast<short>(h[4]), static_cast<short>(h[5]),
+                          static_cast<short>(h[6]), static_cast<short>(h[7]), static_cast<short>(h[8]),
+                          static_cast<short>(h[9]), static_cast<short>(h[10]), static_cast<short>(h[11]),
+                          static_cast<short>(h[12]), static_cast<short>(h[13]), static_cast<short>(h[14]),
+                          static_cast<short>(h[15])));
 }
 
 // f32 of the f16 in the low / high half of each dword.
@@ -186,10 +188,12 @@ R1_AVX512_INLINE void build_a8(const TileRows& R, int64_t b0, int nblk, TileChun
                                   static_cast<char>(241)));  // code book + 128
                 for (int g = 0; g < 8; g++) u[g] = _mm512_shuffle_epi8(tbl, u[g]);
             } else if constexpr (T == DType::Q4_0) {
-                for (int g = 0; g < 8; g++) u[g] = _mm512_add_epi8(u[g], _mm512_set1_epi8(120));  // q - 8 + 128
+                for (int g = 0; g < 8; g++)
+                    u[g] = _mm512_add_epi8(u[g], _mm512_set1_epi8(120));  // q - 8 + 128
             } else if constexpr (T == DType::Q5_0 || T == DType::Q5_1) {
                 if constexpr (T == DType::Q5_0)
-                    for (int g = 0; g < 8; g++) u[g] = _mm512_add_epi8(u[g], _mm512_set1_epi8(112));  // q-16+128
+                    for (int g = 0; g < 8; g++)
+                        u[g] = _mm512_add_epi8(u[g], _mm512_set1_epi8(112));  // q-16+128
                 add_high_bits32(dw[1], u);
             }
         }
@@ -197,7 +201,8 @@ R1_AVX512_INLINE void build_a8(const TileRows& R, int64_t b0, int nblk, TileChun
     }
 }
 
-// ---- K-quants: a chunk is one super-block of 256 ------------------------------------------------------------
+// ---- K-quants: a chunk is one super-block of 256
+// ------------------------------------------------------------
 
 // Q4_K / Q5_K scales: header dwords of the 16 rows (d | dmin << 16, then the 12 scale bytes) -> d, dmin and
 // the 6-bit fields of k4_scale_min (tensor/blocks.h), first as 4 bytes per lane, then one per dword.
@@ -208,7 +213,8 @@ R1_AVX512_INLINE void k4_scales(const uint8_t* blk, size_t stride, TileChunk* c)
     _mm512_store_ps(c->dmin, f16_hi(h[0]));
     const __m512i m63 = _mm512_set1_epi8(63), m15 = _mm512_set1_epi8(15), hi2 = _mm512_set1_epi8(0x30);
     const __m512i scA = _mm512_and_si512(h[1], m63), mA = _mm512_and_si512(h[2], m63);
-    const __m512i scB = _mm512_or_si512(_mm512_and_si512(h[3], m15), _mm512_and_si512(_mm512_srli_epi32(h[1], 2), hi2));
+    const __m512i scB =
+        _mm512_or_si512(_mm512_and_si512(h[3], m15), _mm512_and_si512(_mm512_srli_epi32(h[1], 2), hi2));
     const __m512i mB = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(h[3], 4), m15),
                                        _mm512_and_si512(_mm512_srli_epi32(h[2], 2), hi2));
     const __m512i byte = _mm512_set1_epi32(0xff), word1 = _mm512_set1_epi32(0xff0000);
@@ -218,8 +224,9 @@ R1_AVX512_INLINE void k4_scales(const uint8_t* blk, size_t stride, TileChunk* c)
     }
     for (int i = 0; i < 2; i++) {
         const __m512i m = i == 0 ? mA : mB;  // -> m0 | m1 << 16, m2 | m3 << 16
-        _mm512_store_si512(c->mpair[2 * i], _mm512_or_si512(_mm512_and_si512(m, byte),
-                                                            _mm512_and_si512(_mm512_slli_epi32(m, 8), word1)));
+        _mm512_store_si512(
+            c->mpair[2 * i],
+            _mm512_or_si512(_mm512_and_si512(m, byte), _mm512_and_si512(_mm512_slli_epi32(m, 8), word1)));
         _mm512_store_si512(c->mpair[2 * i + 1],
                            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(m, 16), byte),
                                            _mm512_and_si512(_mm512_srli_epi32(m, 8), word1)));
@@ -242,7 +249,9 @@ R1_AVX512_INLINE void build_k(const TileRows& R, int64_t sb, TileChunk* c, Sink&
                     u[g] = h == 0 ? low_nibbles(raw[g]) : high_nibbles(raw[g]);
                     if constexpr (T == DType::Q5_K)
                         u[g] = _mm512_mask_add_epi8(
-                            u[g], _mm512_test_epi8_mask(qh[g], _mm512_set1_epi8(static_cast<char>(1 << (2 * ch + h)))),
+                            u[g],
+                            _mm512_test_epi8_mask(qh[g],
+                                                  _mm512_set1_epi8(static_cast<char>(1 << (2 * ch + h)))),
                             u[g], _mm512_set1_epi8(16));
                 }
                 sink(2 * ch + h, u);
@@ -254,10 +263,11 @@ R1_AVX512_INLINE void build_k(const TileRows& R, int64_t sb, TileChunk* c, Sink&
         _mm512_store_ps(c->d, f16_rows(blk + 208, R.stride));
         for (int j = 0; j < 4; j++)  // int8 scales, sign-extended
             for (int i = 0; i < 4; i++)
-                _mm512_store_si512(c->isc[4 * j + i], _mm512_srai_epi32(_mm512_slli_epi32(sc[j], 24 - 8 * i), 24));
-        // Raw 6-bit codes (value + 32; the activations carry the -32 * sum correction). Half h: elements 32i + l
-        // (l < 32) of piece 4h + i come from ql[64h + l] (i = 0, 2: low / high nibble) or ql[64h + 32 + l]
-        // (i = 1, 3) and bits 2i, 2i+1 of qh[32h + l]. Low 4 bits | high 2 bits in one ternary-logic op.
+                _mm512_store_si512(c->isc[4 * j + i],
+                                   _mm512_srai_epi32(_mm512_slli_epi32(sc[j], 24 - 8 * i), 24));
+        // Raw 6-bit codes (value + 32; the activations carry the -32 * sum correction). Half h: elements 32i
+        // + l (l < 32) of piece 4h + i come from ql[64h + l] (i = 0, 2: low / high nibble) or ql[64h + 32 +
+        // l] (i = 1, 3) and bits 2i, 2i+1 of qh[32h + l]. Low 4 bits | high 2 bits in one ternary-logic op.
         const __m512i m4 = _mm512_set1_epi8(0x0f), m2 = _mm512_set1_epi8(0x30);
         for (int h = 0; h < 2; h++) {
             __m512i q[8], a[8], u[8];
@@ -270,7 +280,8 @@ R1_AVX512_INLINE void build_k(const TileRows& R, int64_t sb, TileChunk* c, Sink&
                 sink(4 * h + i, u);
                 for (int g = 0; g < 8; g++)
                     u[g] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(a[g], 4),
-                                                     _mm512_and_si512(_mm512_srli_epi16(q[g], 2 * i), m2), m4, 0xec);
+                                                     _mm512_and_si512(_mm512_srli_epi16(q[g], 2 * i), m2), m4,
+                                                     0xec);
                 sink(4 * h + 2 + i, u);
             }
         }
