@@ -15,6 +15,7 @@ void add_logits(CLI::App& app) {
         std::string model, ids, out;
         int threads = 0;
         int batch = 512;
+        std::string mla = "auto";
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("logits", "Write float32 logits for every position of a token sequence");
@@ -22,15 +23,24 @@ void add_logits(CLI::App& app) {
         "Output: little-endian float32, row-major [n_ids x n_vocab]; row i holds the logits after token i.\n"
         "Example: r1 logits -m model.gguf --ids 1,2,3 -o out.f32");
     cmd->add_option("-m,--model", o->model, "GGUF model file")->required();
-    cmd->add_option("--ids", o->ids, "comma-separated token ids (run as one sequence, no BOS added)")->required();
+    cmd->add_option("--ids", o->ids, "comma-separated token ids (run as one sequence, no BOS added)")
+        ->required();
     cmd->add_option("-o,--output", o->out, "output file (.f32)")->required();
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)");
     cmd->add_option("-b,--batch", o->batch, "tokens per forward chunk")->check(CLI::PositiveNumber);
+    cmd->add_option(
+           "--mla", o->mla,
+           "deepseek2 attention form: auto (cheaper per chunk), naive (decompressed K/V) or absorbed "
+           "(latent cache, as llama.cpp evaluates MLA-layout files)")
+        ->check(CLI::IsMember({"auto", "naive", "absorbed"}));
     cmd->callback([o] {
         apply_threads(o->threads);
         const std::vector<int32_t> ids = parse_ids(o->ids);
         if (ids.empty()) fail("--ids is empty");
         auto model = Model::load(o->model, {.prefault = false, .progress = false});
+        model->set_mla_mode(o->mla == "naive"      ? MlaMode::Naive
+                            : o->mla == "absorbed" ? MlaMode::Absorbed
+                                                   : MlaMode::Auto);
         const ModelConfig& c = model->config();
         const int64_t n = static_cast<int64_t>(ids.size());
         KvCache cache(c, n);

@@ -23,10 +23,11 @@ import json;d=json.load(open('$HERE/cases.json'));c=d['cases'][$i];c['text']=d['
   name=$(/usr/bin/python3 -c "import json;print(json.load(open('$WORK/entry.json'))['name'])")
   tok=$(/usr/bin/python3 -c "import json;print(json.load(open('$WORK/entry.json'))['tokenizer'])")
   mapfile -t flags < <(/usr/bin/python3 -c "import json;print('\n'.join(json.load(open('$WORK/entry.json'))['flags']))")
+  mapfile -t ref_flags < <(/usr/bin/python3 -c "import json,sys;sys.stdout.write(''.join(f + '\n' for f in json.load(open('$WORK/entry.json')).get('ref_flags', [])))")
   model=$WORK/$name.gguf
   "$R1" random-model --tokenizer "$ASSETS/$tok" -o "$model" "${flags[@]}" >/dev/null 2>&1
   ids=$("$R1" tokenize -m "$model" -p "$TEXT")
-  "$REF" logits -m "$model" --ids "$ids" -o "$WORK/$name.f32" >/dev/null
+  "$REF" logits -m "$model" --ids "$ids" -o "$WORK/$name.f32" ${ref_flags[@]+"${ref_flags[@]}"} >/dev/null
   /usr/bin/python3 "$HERE/make_golden.py" "$WORK/entry.json" "$WORK/$name.f32" "$ids" "$model" "$OUT/$name"
   echo "llamacpp-goldens: $name ($(echo "$ids" | tr ',' '\n' | wc -l) tokens)"
 done

@@ -29,7 +29,8 @@ def main():
     manifest = {
         "case": entry["name"], "about": "llama.cpp (npm @node-llama-cpp/linux-x64 3.22.1, commit 0ad4a86) logits",
         "model_flags": entry["flags"], "tokenizer": entry["tokenizer"], "model_sha256": sha,
-        "tol": entry["tol"], "n_tokens": n, "n_vocab": V, "start_pos": 0, "stored_positions": [0, n],
+        "tol": entry["tol"], "tight_tol": entry.get("tight_tol", 0), "mla": entry.get("mla", "auto"),
+        "ref_flags": entry.get("ref_flags", []), "n_tokens": n, "n_vocab": V, "start_pos": 0, "stored_positions": [0, n],
         "logits_storage": "topk", "ids_text": entry.get("text", ""),
     }
     write_golden(out, manifest, {
