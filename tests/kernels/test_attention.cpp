@@ -1,5 +1,5 @@
-// The blocked attention kernels (kernels/attention.h) against plain double-precision loops, with strided rows,
-// query counts that do and do not fill the 4-query blocks, accumulation, and causal lengths.
+// The blocked attention kernels (kernels/attention.h) against plain double-precision loops, with strided
+// rows, query counts that do and do not fill the 4-query blocks, accumulation, and causal lengths.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -19,42 +19,56 @@ std::vector<float> randv(int64_t n, uint64_t seed) {
 }
 
 TEST(Attention, ScoresSoftmaxAndWeightedSumMatchPlainLoops) {
-    for (int64_t nq : {1, 3, 4, 7, 9}) {
-        for (int64_t nk : {1, 5, 33}) {
-            const int64_t d = 24, dv = 20, ldq = 40, ldk = 50, ldv = 30, lds = nk + 3, ldo = 26;
-            const auto q = randv(nq * ldq, 1), k = randv(nk * ldk, 2), v = randv(nk * ldv, 3);
-            const float scale = 0.37f;
-            std::vector<float> s(static_cast<size_t>(nq * lds), 99.0f), o(static_cast<size_t>(nq * ldo), -5.0f);
-            std::vector<int64_t> len(static_cast<size_t>(nq));
-            for (int64_t t = 0; t < nq; t++) len[t] = 1 + (t * 7) % nk;  // each query sees a prefix
-            attn_scores(q.data(), ldq, nq, k.data(), ldk, nk, d, scale, s.data(), lds, false);
-            // accumulate a second part over the last 4 dims, as MLA adds its rope half
-            attn_scores(q.data() + d, ldq, nq, k.data() + d, ldk, nk, 4, scale, s.data(), lds, true);
-            attn_softmax_rows(s.data(), lds, nq, len.data(), nk);
-            attn_weighted_sum(s.data(), lds, nq, nk, v.data(), ldv, dv, o.data(), ldo);
-            for (int64_t t = 0; t < nq; t++) {
-                std::vector<double> p(static_cast<size_t>(nk), 0.0);
-                double mx = -1e300, sum = 0;
-                for (int64_t j = 0; j < len[t]; j++) {
-                    double dot = 0;
-                    for (int64_t i = 0; i < d + 4; i++) dot += static_cast<double>(q[t * ldq + i]) * k[j * ldk + i];
-                    p[j] = scale * dot;
-                    mx = std::max(mx, p[j]);
+    // d / dv: below one vector, vector tails, whole 64-column chunks with tails, MLA's 512 latent; nk past
+    // the 4-key blocks and the 64-key blocks of the weighted sum
+    struct Dims {
+        int64_t d, dv;
+    };
+    for (const Dims dims : {Dims{12, 20}, Dims{24, 20}, Dims{64, 100}, Dims{132, 80}, Dims{512, 512}})
+        for (int64_t nq : {1, 3, 4, 7, 9}) {
+            for (int64_t nk : {1, 5, 33, 70}) {
+                const int64_t d = dims.d, dv = dims.dv, ldq = d + 16, ldk = d + 26, ldv = dv + 10,
+                              lds = nk + 3, ldo = dv + 6;
+                const auto q = randv(nq * ldq, 1), k = randv(nk * ldk, 2), v = randv(nk * ldv, 3);
+                const float scale =
+                    0.37f * std::sqrt(24.0f / static_cast<float>(d));               // scores of moderate size
+                const double slack = std::max(1.0, static_cast<double>(d) / 24.0);  // float sums over d terms
+                std::vector<float> s(static_cast<size_t>(nq * lds), 99.0f),
+                    o(static_cast<size_t>(nq * ldo), -5.0f);
+                std::vector<int64_t> len(static_cast<size_t>(nq));
+                for (int64_t t = 0; t < nq; t++) len[t] = 1 + (t * 7) % nk;  // each query sees a prefix
+                attn_scores(q.data(), ldq, nq, k.data(), ldk, nk, d, scale, s.data(), lds, false);
+                // accumulate a second part over the last 4 dims, as MLA adds its rope half
+                attn_scores(q.data() + d, ldq, nq, k.data() + d, ldk, nk, 4, scale, s.data(), lds, true);
+                attn_softmax_rows(s.data(), lds, nq, len.data(), nk);
+                attn_weighted_sum(s.data(), lds, nq, nk, v.data(), ldv, dv, o.data(), ldo);
+                for (int64_t t = 0; t < nq; t++) {
+                    std::vector<double> p(static_cast<size_t>(nk), 0.0);
+                    double mx = -1e300, sum = 0;
+                    for (int64_t j = 0; j < len[t]; j++) {
+                        double dot = 0;
+                        for (int64_t i = 0; i < d + 4; i++)
+                            dot += static_cast<double>(q[t * ldq + i]) * k[j * ldk + i];
+                        p[j] = scale * dot;
+                        mx = std::max(mx, p[j]);
+                    }
+                    for (int64_t j = 0; j < len[t]; j++) sum += (p[j] = std::exp(p[j] - mx));
+                    for (int64_t j = 0; j < nk; j++) {
+                        const double want = j < len[t] ? p[j] / sum : 0.0;
+                        EXPECT_NEAR(s[t * lds + j], want, 1e-6 * slack)
+                            << d << " " << nq << " " << nk << " " << t << " " << j;
+                    }
+                    for (int64_t i = 0; i < dv; i++) {
+                        double want = 0;
+                        for (int64_t j = 0; j < len[t]; j++) want += p[j] / sum * v[j * ldv + i];
+                        EXPECT_NEAR(o[t * ldo + i], want, 1e-5 * slack)
+                            << d << " " << dv << " " << nq << " " << nk;
+                    }
+                    for (int64_t i = dv; i < ldo; i++)
+                        EXPECT_EQ(o[t * ldo + i], -5.0f);  // stride padding untouched
                 }
-                for (int64_t j = 0; j < len[t]; j++) sum += (p[j] = std::exp(p[j] - mx));
-                for (int64_t j = 0; j < nk; j++) {
-                    const double want = j < len[t] ? p[j] / sum : 0.0;
-                    EXPECT_NEAR(s[t * lds + j], want, 1e-6) << nq << " " << nk << " " << t << " " << j;
-                }
-                for (int64_t i = 0; i < dv; i++) {
-                    double want = 0;
-                    for (int64_t j = 0; j < len[t]; j++) want += p[j] / sum * v[j * ldv + i];
-                    EXPECT_NEAR(o[t * ldo + i], want, 1e-5);
-                }
-                for (int64_t i = dv; i < ldo; i++) EXPECT_EQ(o[t * ldo + i], -5.0f);  // stride padding untouched
             }
         }
-    }
 }
 
 }  // namespace
