@@ -99,27 +99,15 @@ void quant_a8(const float* x, int64_t K, uint8_t* dst) {
 
 void quant_k8(const float* x, int64_t K, uint8_t* dst) {
     const K8Layout L(K);
-    auto* q = reinterpret_cast<int8_t*>(dst);
-    auto* d = reinterpret_cast<float*>(dst + L.off_d);
-    auto* bsum16 = reinterpret_cast<int16_t*>(dst + L.off_bsum16);
-    auto* nbias16 = reinterpret_cast<int32_t*>(dst + L.off_nbias16);
-    auto* bsf16 = reinterpret_cast<float*>(dst + L.off_bsf16);
-    auto* bsf32 = reinterpret_cast<float*>(dst + L.off_bsf32);
-    auto* bsum32 = reinterpret_cast<int16_t*>(dst + L.off_bsum32);
-    auto* nbias16_32 = reinterpret_cast<int32_t*>(dst + L.off_nbias16_32);
-    for (int64_t b = 0; b < L.nsb; b++) d[b] = k8_scale(quant_block(x + 256 * b, 256, q + 256 * b));
+    K8Fields f(dst, L);
+    int8_t* q = f.q;
+    for (int64_t b = 0; b < L.nsb; b++) f.d[b] = k8_scale(quant_block(x + 256 * b, 256, q + 256 * b));
     for (int64_t g = 0; g < K / 16; g++) {
         int s = 0;
         for (int i = 0; i < 16; i++) s += q[16 * g + i];
-        bsum16[g] = static_cast<int16_t>(s);
-        nbias16[g] = -128 * s;
-        bsf16[g] = static_cast<float>(s);
+        f.set_sum16(g, s);
     }
-    for (int64_t g = 0; g < K / 16; g++) nbias16_32[g] = -32 * bsum16[g];
-    for (int64_t g = 0; g < K / 32; g++) {
-        bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
-        bsum32[g] = static_cast<int16_t>(bsum16[2 * g] + bsum16[2 * g + 1]);
-    }
+    f.finish(K);
 }
 
 namespace {

@@ -79,33 +79,16 @@ void quant_a8(const float* x, int64_t K, uint8_t* dst) {
 
 void quant_k8(const float* x, int64_t K, uint8_t* dst) {
     const K8Layout L(K);
-    auto* q = reinterpret_cast<int8_t*>(dst);
-    auto* d = reinterpret_cast<float*>(dst + L.off_d);
-    auto* bsum16 = reinterpret_cast<int16_t*>(dst + L.off_bsum16);
-    auto* nbias16 = reinterpret_cast<int32_t*>(dst + L.off_nbias16);
-    auto* bsf16 = reinterpret_cast<float*>(dst + L.off_bsf16);
-    auto* bsf32 = reinterpret_cast<float*>(dst + L.off_bsf32);
-    auto* bsum32 = reinterpret_cast<int16_t*>(dst + L.off_bsum32);
-    auto* nbias16_32 = reinterpret_cast<int32_t*>(dst + L.off_nbias16_32);
+    K8Fields f(dst, L);
     for (int64_t b = 0; b < L.nsb; b++, x += 256) {
         __m256i m = abs_bits(x);
         for (int i = 1; i < 32; i++) m = _mm256_max_epu32(m, abs_bits(x + 8 * i));
         const float amax = amax_bits(m);
         const __m256 id = _mm256_set1_ps(act_inv_scale(amax));
-        d[b] = k8_scale(amax);
-        for (int i = 0; i < 16; i++) {
-            const int s = quant16(x + 16 * i, id, q + 256 * b + 16 * i);
-            const int64_t g = 16 * b + i;
-            bsum16[g] = static_cast<int16_t>(s);
-            nbias16[g] = -128 * s;
-            bsf16[g] = static_cast<float>(s);
-        }
+        f.d[b] = k8_scale(amax);
+        for (int i = 0; i < 16; i++) f.set_sum16(16 * b + i, quant16(x + 16 * i, id, f.q + 256 * b + 16 * i));
     }
-    for (int64_t g = 0; g < K / 16; g++) nbias16_32[g] = -32 * bsum16[g];
-    for (int64_t g = 0; g < K / 32; g++) {
-        bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
-        bsum32[g] = static_cast<int16_t>(bsum16[2 * g] + bsum16[2 * g + 1]);
-    }
+    f.finish(K);
 }
 
 }  // namespace r1::simd::avx2

@@ -113,43 +113,27 @@ void quant_a8(const float* x, int64_t K, uint8_t* dst) {
 
 void quant_k8(const float* x, int64_t K, uint8_t* dst) {
     const K8Layout L(K);
-    auto* q = reinterpret_cast<int8_t*>(dst);
-    auto* d = reinterpret_cast<float*>(dst + L.off_d);
-    auto* bsum16 = reinterpret_cast<int16_t*>(dst + L.off_bsum16);
-    auto* nbias16 = reinterpret_cast<int32_t*>(dst + L.off_nbias16);
-    auto* bsf16 = reinterpret_cast<float*>(dst + L.off_bsf16);
-    auto* bsf32 = reinterpret_cast<float*>(dst + L.off_bsf32);
-    auto* bsum32 = reinterpret_cast<int16_t*>(dst + L.off_bsum32);
-    auto* nbias16_32 = reinterpret_cast<int32_t*>(dst + L.off_nbias16_32);
+    K8Fields f(dst, L);
     for (int64_t b = 0; b < L.nsb; b++, x += 256) {
         __m512i m = abs_bits(x);
         for (int i = 1; i < 16; i++) m = _mm512_max_epu32(m, abs_bits(x + 16 * i));
         const float amax = bits_to_float(_mm512_reduce_max_epu32(m));
         const __m512 id = _mm512_set1_ps(act_inv_scale(amax));
-        d[b] = k8_scale(amax);
+        f.d[b] = k8_scale(amax);
         __m512i s[16];
         for (int i = 0; i < 16; i++) {
             const __m128i q8 = _mm512_cvtsepi32_epi8(quant16(x + 16 * i, id));
-            _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 256 * b + 16 * i), q8);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(f.q + 256 * b + 16 * i), q8);
             s[i] = _mm512_cvtepi8_epi32(q8);
         }
         for (int g4 = 0; g4 < 4; g4++) {
             alignas(64) int32_t sm[16];
             _mm512_store_si512(sm,
                                reduce4<Reduce::Add>(s[4 * g4], s[4 * g4 + 1], s[4 * g4 + 2], s[4 * g4 + 3]));
-            for (int i = 0; i < 4; i++) {
-                const int64_t g = 16 * b + 4 * g4 + i;
-                bsum16[g] = static_cast<int16_t>(sm[4 * i]);
-                nbias16[g] = -128 * sm[4 * i];
-                bsf16[g] = static_cast<float>(sm[4 * i]);
-            }
+            for (int i = 0; i < 4; i++) f.set_sum16(16 * b + 4 * g4 + i, sm[4 * i]);
         }
     }
-    for (int64_t g = 0; g < K / 16; g++) nbias16_32[g] = -32 * bsum16[g];
-    for (int64_t g = 0; g < K / 32; g++) {
-        bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
-        bsum32[g] = static_cast<int16_t>(bsum16[2 * g] + bsum16[2 * g + 1]);
-    }
+    f.finish(K);
 }
 
 }  // namespace r1::simd::avx512

@@ -67,6 +67,39 @@ struct K8Layout {
     }
 };
 
+// Writable views of one token's K8 fields, for the quantisers of every level: each sets q, d and the sum of
+// every 16 codes (set_sum16), then finish() derives the rest from those sums.
+struct K8Fields {
+    int8_t* q;
+    float* d;
+    int16_t* bsum16;
+    int32_t* nbias16;
+    float *bsf16, *bsf32;
+    int16_t* bsum32;
+    int32_t* nbias16_32;
+    K8Fields(uint8_t* dst, const K8Layout& L)
+        : q(reinterpret_cast<int8_t*>(dst)),
+          d(reinterpret_cast<float*>(dst + L.off_d)),
+          bsum16(reinterpret_cast<int16_t*>(dst + L.off_bsum16)),
+          nbias16(reinterpret_cast<int32_t*>(dst + L.off_nbias16)),
+          bsf16(reinterpret_cast<float*>(dst + L.off_bsf16)),
+          bsf32(reinterpret_cast<float*>(dst + L.off_bsf32)),
+          bsum32(reinterpret_cast<int16_t*>(dst + L.off_bsum32)),
+          nbias16_32(reinterpret_cast<int32_t*>(dst + L.off_nbias16_32)) {}
+    void set_sum16(int64_t g, int s) {
+        bsum16[g] = static_cast<int16_t>(s);
+        nbias16[g] = -128 * s;
+        bsf16[g] = static_cast<float>(s);
+    }
+    void finish(int64_t K) {
+        for (int64_t g = 0; g < K / 16; g++) nbias16_32[g] = -32 * bsum16[g];
+        for (int64_t g = 0; g < K / 32; g++) {
+            bsf32[g] = bsf16[2 * g] + bsf16[2 * g + 1];
+            bsum32[g] = static_cast<int16_t>(bsum16[2 * g] + bsum16[2 * g + 1]);
+        }
+    }
+};
+
 // The inverse scale 127 / amax of a block (0 for an all-zero block, a non-finite amax, or an amax so small
 // that the inverse overflows: every q is then 0).
 inline float act_inv_scale(float amax) {
