@@ -38,9 +38,7 @@ void add_logits(CLI::App& app) {
         const std::vector<int32_t> ids = parse_ids(o->ids);
         if (ids.empty()) fail("--ids is empty");
         auto model = Model::load(o->model, {.prefault = false, .progress = false});
-        model->set_mla_mode(o->mla == "naive"      ? MlaMode::Naive
-                            : o->mla == "absorbed" ? MlaMode::Absorbed
-                                                   : MlaMode::Auto);
+        model->set_mla_mode(mla_mode_from_name(o->mla));
         const ModelConfig& c = model->config();
         const int64_t n = static_cast<int64_t>(ids.size());
         KvCache cache(c, n);

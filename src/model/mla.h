@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "model/deepseek_weights.h"
 #include "model/kv_cache.h"
@@ -19,6 +20,8 @@
 namespace r1 {
 
 enum class MlaMode { Auto, Naive, Absorbed };
+// "auto" | "naive" | "absorbed" -> MlaMode; r1::Error for anything else.
+MlaMode mla_mode_from_name(const std::string& name);
 
 struct MlaChunk {
     const int64_t* pos;      // [n] positions

@@ -58,8 +58,7 @@ TEST_P(LlamaCppGolden, LogitsMatchLlamaCpp) {
 
     auto m = Model::load(model, {.prefault = false, .progress = false});
     std::remove(model.c_str());
-    const std::string mla = g.meta.value("mla", "auto");
-    m->set_mla_mode(mla == "absorbed" ? MlaMode::Absorbed : mla == "naive" ? MlaMode::Naive : MlaMode::Auto);
+    m->set_mla_mode(mla_mode_from_name(g.meta.value("mla", "auto")));
     const ModelConfig& c = m->config();
     const auto ids = g.array<int32_t>("ids");
     const int64_t n = static_cast<int64_t>(ids.size());
