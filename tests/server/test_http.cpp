@@ -252,10 +252,15 @@ TEST_F(HttpTest, QueuedRequestWaitsForTheSlotAndItsBodyStaysValidJson) {
         if (r) status = r->status, body = r->body;
     });
     const double t0 = now_s();
-    while (health()["queue_depth"] != 1 && now_s() - t0 < 5)
+    // The stream's first bytes can arrive while it is itself still queued: wait until it holds the slot and
+    // the plain request waits, seen in one read (a second read could see a later state).
+    json h;
+    auto settled = [&] { return h["queue_depth"] == 1 && h["slots_processing"] == 1; };
+    while (h = health(), !settled() && now_s() - t0 < 5)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    EXPECT_EQ(health()["queue_depth"], 1);
+    EXPECT_TRUE(settled()) << h.dump();
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // > the 0.5 s heartbeat interval
+    EXPECT_EQ(health()["queue_depth"], 1) << "the queued request left the queue while the slot was busy";
     ::close(fd);
     t.join();
     ASSERT_EQ(status, 200) << body;
