@@ -3,7 +3,6 @@
 // matmul_ref(): the slow double-precision reference.
 #include "kernels/matmul.h"
 
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -101,19 +100,11 @@ void check_args(const MatRef& w, int64_t ldx, int64_t n, int64_t ldy, const char
               w.row_stride);
 }
 
-// Runs fn(c0, c1) over chunks [0, nchunks) on all threads, each thread taking the next chunk from a shared
-// counter: a thread slowed by another process or the OS does not hold the others up (a static split makes
-// every call wait for its slowest thread). Which thread computes a chunk never changes its result.
+// Chunks across the threads: see parallel_chunks (each thread walks a contiguous stretch of rows, so the
+// kernels' prefetching ahead of the current tile serves the same thread).
 template <typename F>
 void run_chunks(int64_t nchunks, F&& fn) {
-    if (nchunks <= 1 || num_threads() <= 1 || omp_in_parallel()) {
-        fn(int64_t{0}, nchunks);
-        return;
-    }
-    std::atomic<int64_t> next{0};
-    parallel_region([&](int, int) {
-        for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;) fn(c, c + 1);
-    });
+    parallel_chunks(nchunks, fn);
 }
 
 }  // namespace
