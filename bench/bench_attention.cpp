@@ -1,6 +1,6 @@
 // Attention kernels (kernels/attention.h) at MLA decode shapes: one token's block of heads against a latent
 // cache of `keys` rows of 576 floats (kv_lora 512 + rope 64), as DeepSeek-V3's absorbed form reads it.
-//   mla_scores/heads:H/keys:N    scores over the 512-wide latent plus the 64-wide rope part (accumulated)
+//   mla_scores/heads:H/keys:N    scores of [q~_h | q_rope_h] against whole rows [c^KV_j | k^R_j] (576 wide)
 //   mla_weighted_sum/heads:H/keys:N
 // Eight caches (one per layer of the V3 bench shape) are cycled, so at 4096 keys (75 MB) the rows come from
 // DRAM as in a real model. Counter GB/s = cache bytes read per second.
@@ -18,15 +18,14 @@ using namespace r1;
 constexpr int64_t kLatent = 512, kRope = 64, kRow = kLatent + kRope, kLayers = 8;
 
 struct Data {
-    std::vector<float> cache, q, qr, s, o;
+    std::vector<float> cache, q, s, o;
     Data(int64_t heads, int64_t keys)
         : cache(static_cast<size_t>(kLayers * keys * kRow)),
-          q(static_cast<size_t>(heads * kLatent)),
-          qr(static_cast<size_t>(heads * kRope)),
+          q(static_cast<size_t>(heads * kRow)),
           s(static_cast<size_t>(heads * keys)),
           o(static_cast<size_t>(heads * kLatent)) {
         Rng rng(7);
-        for (auto* v : {&cache, &q, &qr, &s})
+        for (auto* v : {&cache, &q, &s})
             for (auto& x : *v) x = rng.normal();
     }
     const float* layer(int64_t l, int64_t keys) const { return cache.data() + (l % kLayers) * keys * kRow; }
@@ -38,8 +37,7 @@ void mla_scores(benchmark::State& st) {
     int64_t l = 0;
     for (auto _ : st) {
         const float* c = d.layer(l++, keys);
-        attn_scores(d.q.data(), kLatent, heads, c, kRow, keys, kLatent, 0.1f, d.s.data(), keys, false);
-        attn_scores(d.qr.data(), kRope, heads, c + kLatent, kRow, keys, kRope, 0.1f, d.s.data(), keys, true);
+        attn_scores(d.q.data(), kRow, heads, c, kRow, keys, kRow, 0.1f, d.s.data(), keys, false);
         benchmark::DoNotOptimize(d.s.data());
     }
     st.counters["GB/s"] =

@@ -5,19 +5,26 @@
 #include <limits>
 
 #include "kernels/ops.h"
+#include "kernels/simd/cpu_features.h"
+#include "kernels/simd/kernels.h"
 
 #define R1_CLONES __attribute__((target_clones("avx512f", "avx2,fma", "default")))
 
 namespace r1 {
+namespace {
 
+// The portable versions (compiled for AVX-512, AVX2+FMA and baseline by target_clones): below the AVX-512
+// level, and the reference the register-blocked AVX-512 kernels (simd/attention_avx512.cpp) are tested
+// against.
+//
 // Keys are taken in blocks of kKeyBlock rows (64 rows of up to 576 floats: L2-resident) and every query
 // visits a block before the next is read, so a long cache is streamed from memory once per call, not once per
 // group of four queries. Within a block, four queries at a time share each key row (one read, four dot
 // products).
 constexpr int64_t kKeyBlock = 64;
 
-R1_CLONES void attn_scores(const float* q, int64_t ldq, int64_t nq, const float* k, int64_t ldk, int64_t nk,
-                           int64_t d, float scale, float* s, int64_t lds, bool accumulate) {
+R1_CLONES void scores_portable(const float* q, int64_t ldq, int64_t nq, const float* k, int64_t ldk,
+                               int64_t nk, int64_t d, float scale, float* s, int64_t lds, bool accumulate) {
     for (int64_t j0 = 0; j0 < nk; j0 += kKeyBlock) {
         const int64_t j1 = std::min(nk, j0 + kKeyBlock);
         int64_t t = 0;
@@ -56,19 +63,10 @@ R1_CLONES void attn_scores(const float* q, int64_t ldq, int64_t nq, const float*
     }
 }
 
-void attn_softmax_rows(float* s, int64_t lds, int64_t nq, const int64_t* len, int64_t nk) {
-    for (int64_t t = 0; t < nq; t++) {
-        float* row = s + t * lds;
-        const int64_t n = std::min(len[t], nk);
-        softmax_inplace(row, n);
-        std::fill(row + n, row + nk, 0.0f);
-    }
-}
-
 // The same key blocks as attn_scores (each value block read once for all queries); four queries at a time
 // share each value row.
-R1_CLONES void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const float* v,
-                                 int64_t ldv, int64_t d, float* o, int64_t ldo) {
+R1_CLONES void weighted_sum_portable(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const float* v,
+                                     int64_t ldv, int64_t d, float* o, int64_t ldo) {
     for (int64_t t = 0; t < nq; t++) std::fill(o + t * ldo, o + t * ldo + d, 0.0f);
     for (int64_t j0 = 0; j0 < max_len; j0 += kKeyBlock) {
         const int64_t j1 = std::min(max_len, j0 + kKeyBlock);
@@ -99,6 +97,31 @@ R1_CLONES void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_
                 for (int64_t i = 0; i < d; i++) ot[i] += w * vj[i];
             }
         }
+    }
+}
+
+}  // namespace
+
+void attn_scores(const float* q, int64_t ldq, int64_t nq, const float* k, int64_t ldk, int64_t nk, int64_t d,
+                 float scale, float* s, int64_t lds, bool accumulate) {
+    if (simd_level() == SimdLevel::Avx512)
+        return simd::avx512::attn_scores(q, ldq, nq, k, ldk, nk, d, scale, s, lds, accumulate);
+    scores_portable(q, ldq, nq, k, ldk, nk, d, scale, s, lds, accumulate);
+}
+
+void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const float* v, int64_t ldv,
+                       int64_t d, float* o, int64_t ldo) {
+    if (simd_level() == SimdLevel::Avx512)
+        return simd::avx512::attn_weighted_sum(p, ldp, nq, max_len, v, ldv, d, o, ldo);
+    weighted_sum_portable(p, ldp, nq, max_len, v, ldv, d, o, ldo);
+}
+
+void attn_softmax_rows(float* s, int64_t lds, int64_t nq, const int64_t* len, int64_t nk) {
+    for (int64_t t = 0; t < nq; t++) {
+        float* row = s + t * lds;
+        const int64_t n = std::min(len[t], nk);
+        softmax_inplace(row, n);
+        std::fill(row + n, row + nk, 0.0f);
     }
 }
 

@@ -60,7 +60,7 @@ R1_CLONES void silu_mul(float* out, const float* gate, const float* up, int64_t 
     }
 }
 
-R1_CLONES float softmax_inplace(float* x, int64_t n) {
+R1_CLONES float exp_shifted_inplace(float* x, int64_t n, float* max_out) {
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
     float sum = 0;
@@ -69,6 +69,13 @@ R1_CLONES float softmax_inplace(float* x, int64_t n) {
         x[i] = e;
         sum += e;
     }
+    *max_out = mx;
+    return sum;
+}
+
+R1_CLONES float softmax_inplace(float* x, int64_t n) {
+    float mx;
+    const float sum = exp_shifted_inplace(x, n, &mx);
     const float inv = 1.0f / sum;
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) x[i] *= inv;

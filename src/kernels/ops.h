@@ -28,6 +28,9 @@ void silu_mul(float* out, const float* gate, const float* up, int64_t n);
 
 // In-place softmax of x [n] in f32 (max subtracted first). Returns the sum of exps before normalisation.
 float softmax_inplace(float* x, int64_t n);
+// The unnormalised half of it: x = exp(x - max x) in place; returns the sum and stores max x in *max_out
+// (a partial softmax, combined with others by rescaling: flash-decoding).
+float exp_shifted_inplace(float* x, int64_t n, float* max_out);
 
 // RoPE pairing convention. Norm: (x[2i], x[2i+1]) — GPT-J, Llama in GGUF, DeepSeek. Neox: (x[i], x[i + d/2])
 // — HF rotate_half, Qwen2.

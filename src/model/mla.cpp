@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "base/error.h"
 #include "base/parallel.h"
@@ -118,47 +119,98 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
         });
         (void)n_kv;
     };
-    // Absorbed: q~_h = W^UK_h^T q_nope for every (token, head) first, then one work item per token and block
-    // of heads (the heads of a token share every cache row they read).
+    // Absorbed: q~_h = W^UK_h^T q_nope for every (token, head) first, next to its q_rope ([q~_h | q_rope_h]
+    // is scored against a whole cache row [c^KV_j | k^R_j] in one product). Then each token's cached
+    // positions are taken in fixed blocks of kMlaKeyBlock: an item scores a block of heads against one block
+    // and keeps the unnormalised partial per head (m = max score, l = sum of exp(s - m), z = sum of exp(s -
+    // m) c^KV_j); a second pass combines a token's blocks in order, z_h = sum_b e^(m_b - M) z_b / sum_b
+    // e^(m_b - M) l_b, and projects o_h = W^UV_h z_h. So the threads split a long cache between them (each
+    // row is read once, not once per block of heads), and since the blocks are fixed the result does not
+    // depend on the thread count or on which other tokens share the batch. Tokens run in groups whose
+    // partials fit s.mla_part.
     auto run_absorbed = [&](const int32_t* toks, int64_t n_toks) {
         const int64_t items_qt = n_toks * D.H;
         parallel_for(items_qt, [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; i++) {
                 const int64_t t = toks[i / D.H], h = i % D.H;
-                matvec(L.wk_absorb.head(h), s.q.data() + t * qd + h * D.qk,
-                       s.qt.data() + (t * D.H + h) * D.kvl);
+                const float* qh = s.q.data() + t * qd + h * D.qk;
+                float* qt = s.qt.data() + (t * D.H + h) * D.row;
+                matvec(L.wk_absorb.head(h), qh, qt);
+                std::copy_n(qh + D.nope, D.rope, qt + D.kvl);
             }
         });
-        const int64_t heads_per_item = std::max<int64_t>(1, (D.H + s.n_threads - 1) / s.n_threads);
-        s.attn_items.clear();
-        for (int64_t i = 0; i < n_toks; i++) {
-            const int64_t t = toks[i];
-            const int64_t nh =
-                std::max<int64_t>(1, std::min(heads_per_item, s.score_block / (ch.pos[t] + 1)));
-            for (int64_t h = 0; h < D.H; h += nh)
-                s.attn_items.push_back({static_cast<int32_t>(t), 1, static_cast<int32_t>(h),
-                                        static_cast<int32_t>(std::min(nh, D.H - h)), ch.pos[t] + 1});
+        const int64_t part_head = D.kvl + 2;  // [z | m | l]
+        const int64_t cap = static_cast<int64_t>(s.mla_part.size());
+        for (int64_t g0 = 0; g0 < n_toks;) {
+            // ---- plan a group of tokens ----
+            s.mla_items.clear();
+            int64_t used = 0, g1 = g0;
+            for (; g1 < n_toks; g1++) {
+                const int64_t t = toks[g1], kv = ch.pos[t] + 1;
+                const int64_t blocks = (kv + kMlaKeyBlock - 1) / kMlaKeyBlock;
+                if (g1 > g0 && used + blocks * D.H * part_head > cap) break;
+                // few blocks: split the heads too, so that every thread has work
+                int64_t nh = blocks >= s.n_threads ? D.H : (D.H + s.n_threads - 1) / s.n_threads;
+                nh = std::max<int64_t>(1, std::min(nh, s.score_block / std::min(kv, kMlaKeyBlock)));
+                s.mla_first[static_cast<size_t>(g1 - g0)] = static_cast<int32_t>(s.mla_items.size());
+                for (int64_t k0 = 0; k0 < kv; k0 += kMlaKeyBlock)
+                    for (int64_t h = 0; h < D.H; h += nh) {
+                        const int64_t hn = std::min(nh, D.H - h);
+                        s.mla_items.push_back({static_cast<int32_t>(t), static_cast<int32_t>(h),
+                                               static_cast<int32_t>(hn), static_cast<int32_t>(k0),
+                                               static_cast<int32_t>(std::min(kv, k0 + kMlaKeyBlock)), used});
+                        used += hn * part_head;
+                    }
+            }
+            R1_ASSERT(used <= cap, "MLA partials need %lld floats, scratch holds %lld",
+                      static_cast<long long>(used), static_cast<long long>(cap));
+            s.mla_first[static_cast<size_t>(g1 - g0)] = static_cast<int32_t>(s.mla_items.size());
+
+            // ---- partials ----
+            parallel_region([&](int ith, int nth) {
+                float* sc = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.score_block);
+                const int64_t n_items = static_cast<int64_t>(s.mla_items.size());
+                for (int64_t it = ith; it < n_items; it += nth) {
+                    const MlaPartItem& a = s.mla_items[static_cast<size_t>(it)];
+                    const int64_t t = a.t, nk = a.k1 - a.k0;
+                    const float* rows = ch.caches[t]->row(layer, a.k0);
+                    const float* qt = s.qt.data() + (t * D.H + a.h0) * D.row;  // [nh, kv_lora + rope]
+                    attn_scores(qt, D.row, a.nh, rows, D.row, nk, D.row, scale, sc, nk, false);
+                    float* part = s.mla_part.data() + a.part;  // [nh, kv_lora + 2]
+                    for (int64_t u = 0; u < a.nh; u++) {
+                        float* pu = part + u * part_head;
+                        pu[D.kvl + 1] = exp_shifted_inplace(sc + u * nk, nk, &pu[D.kvl]);
+                    }
+                    attn_weighted_sum(sc, nk, a.nh, nk, rows, D.row, D.kvl, part, part_head);
+                }
+            });
+
+            // ---- combine each (token, head) and project by W^UV_h ----
+            parallel_for((g1 - g0) * D.H, [&](int64_t i0, int64_t i1) {
+                for (int64_t i = i0; i < i1; i++) {
+                    const int64_t g = i / D.H, h = i % D.H, t = toks[g0 + g];
+                    const MlaPartItem* first = s.mla_items.data() + s.mla_first[static_cast<size_t>(g)];
+                    const MlaPartItem* last = s.mla_items.data() + s.mla_first[static_cast<size_t>(g + 1)];
+                    auto head_part = [&](const MlaPartItem& a) -> const float* {
+                        return h >= a.h0 && h < a.h0 + a.nh
+                                   ? s.mla_part.data() + a.part + (h - a.h0) * part_head
+                                   : nullptr;
+                    };
+                    float M = -std::numeric_limits<float>::infinity(), Lsum = 0;
+                    for (const MlaPartItem* a = first; a < last; a++)
+                        if (const float* p = head_part(*a)) M = std::max(M, p[D.kvl]);
+                    for (const MlaPartItem* a = first; a < last; a++)
+                        if (const float* p = head_part(*a)) Lsum += std::exp(p[D.kvl] - M) * p[D.kvl + 1];
+                    float* z = s.z.data() + (t * D.H + h) * D.kvl;
+                    std::fill(z, z + D.kvl, 0.0f);
+                    for (const MlaPartItem* a = first; a < last; a++)
+                        if (const float* p = head_part(*a))
+                            axpy_f32(z, std::exp(p[D.kvl] - M) / Lsum, p, D.kvl);
+                    matvec(L.wv.head(h), z, s.att.data() + t * vd + h * D.v);
+                }
+            });
+            g0 = g1;
         }
-        parallel_region([&](int ith, int nth) {
-            float* sc = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.score_block);
-            int64_t* lens = s.lens.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.lens_stride);
-            const int64_t n_items = static_cast<int64_t>(s.attn_items.size());
-            for (int64_t it = ith; it < n_items; it += nth) {
-                const AttnItem& a = s.attn_items[static_cast<size_t>(it)];
-                const int64_t t = a.t0, kv = a.n_kv;
-                const float* rows = ch.caches[t]->row(layer, 0);
-                for (int64_t u = 0; u < a.nh; u++) lens[u] = kv;
-                const float* qt = s.qt.data() + (t * D.H + a.h0) * D.kvl;      // [nh, kv_lora]
-                const float* qr = s.q.data() + t * qd + a.h0 * D.qk + D.nope;  // [nh, rope], stride qk
-                attn_scores(qt, D.kvl, a.nh, rows, D.row, kv, D.kvl, scale, sc, kv, false);
-                attn_scores(qr, D.qk, a.nh, rows + D.kvl, D.row, kv, D.rope, scale, sc, kv, true);
-                attn_softmax_rows(sc, kv, a.nh, lens, kv);
-                float* z = s.z.data() + (t * D.H + a.h0) * D.kvl;
-                attn_weighted_sum(sc, kv, a.nh, kv, rows, D.row, D.kvl, z, D.kvl);
-                for (int64_t h = a.h0; h < a.h0 + a.nh; h++)  // o_h = W^UV_h z_h
-                    matvec(L.wv.head(h), s.z.data() + (t * D.H + h) * D.kvl, s.att.data() + t * vd + h * D.v);
-            }
-        });
     };
 
     int32_t* absorbed = s.attn_tokens.data();

@@ -19,7 +19,8 @@ Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
     proj.resize(sz(T, d));
     gate.resize(sz(T, ffn));
     up.resize(sz(T, ffn));
-    // A block of queries is scored at once; cap a thread's block at ~1M scores (4 MiB), but always fit one row.
+    // A block of queries is scored at once; cap a thread's block at ~1M scores (4 MiB), but always fit one
+    // row.
     score_block = std::max<int64_t>(max_ctx, std::min<int64_t>(max_tokens * max_ctx, int64_t{1} << 20));
     scores.resize(sz(n_threads, score_block));
     lens_stride = std::max<int64_t>(max_tokens, c.n_head);
@@ -36,9 +37,13 @@ Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
     att.resize(sz(T, c.n_head * c.v_head_dim));
     qa.resize(sz(T, c.q_lora_rank));
     kva.resize(sz(T, c.kv_lora_rank + c.qk_rope_head_dim));
-    qt.resize(sz(T, c.n_head * c.kv_lora_rank));
+    qt.resize(sz(T, c.n_head * c.cache_row()));
     z.resize(sz(T, c.n_head * c.kv_lora_rank));
     attn_tokens.resize(sz(2, T));
+    const int64_t part_blocks = std::max<int64_t>(32, (max_ctx + kMlaKeyBlock - 1) / kMlaKeyBlock);
+    mla_part.resize(sz(part_blocks, c.n_head * (c.kv_lora_rank + 2)));
+    mla_items.reserve(sz(part_blocks, c.n_head));
+    mla_first.resize(sz(T + 1, 1));
     // The naive (decompressed) form of attention is used for long prompt chunks; its buffer is capped at
     // ~64 MiB, beyond which the absorbed form runs instead.
     const int64_t per_pos = c.n_head * (c.qk_nope_head_dim + c.v_head_dim);

@@ -7,6 +7,7 @@
 
 #include "base/rng.h"
 #include "kernels/attention.h"
+#include "kernels/simd/cpu_features.h"
 
 namespace r1 {
 namespace {
@@ -18,7 +19,19 @@ std::vector<float> randv(int64_t n, uint64_t seed) {
     return v;
 }
 
-TEST(Attention, ScoresSoftmaxAndWeightedSumMatchPlainLoops) {
+// At every level: the portable kernels (scalar, AVX2) and the register-blocked AVX-512 ones.
+class AttentionAtLevel : public ::testing::TestWithParam<SimdLevel> {
+  protected:
+    void SetUp() override {
+        if (simd_level_supported() < GetParam()) GTEST_SKIP() << "level not supported by this CPU";
+        saved_ = simd_level();
+        set_simd_level(GetParam());
+    }
+    void TearDown() override { set_simd_level(saved_); }
+    SimdLevel saved_ = SimdLevel::Scalar;
+};
+
+TEST_P(AttentionAtLevel, ScoresSoftmaxAndWeightedSumMatchPlainLoops) {
     // d / dv: below one vector, vector tails, whole 64-column chunks with tails, MLA's 512 latent; nk past
     // the 4-key blocks and the 64-key blocks of the weighted sum
     struct Dims {
@@ -26,7 +39,7 @@ TEST(Attention, ScoresSoftmaxAndWeightedSumMatchPlainLoops) {
     };
     for (const Dims dims : {Dims{12, 20}, Dims{24, 20}, Dims{64, 100}, Dims{132, 80}, Dims{512, 512}})
         for (int64_t nq : {1, 3, 4, 7, 9}) {
-            for (int64_t nk : {1, 5, 33, 70}) {
+            for (int64_t nk : {1, 5, 33, 70, 130}) {
                 const int64_t d = dims.d, dv = dims.dv, ldq = d + 16, ldk = d + 26, ldv = dv + 10,
                               lds = nk + 3, ldo = dv + 6;
                 const auto q = randv(nq * ldq, 1), k = randv(nk * ldk, 2), v = randv(nk * ldv, 3);
@@ -70,6 +83,14 @@ TEST(Attention, ScoresSoftmaxAndWeightedSumMatchPlainLoops) {
             }
         }
 }
+
+INSTANTIATE_TEST_SUITE_P(Levels, AttentionAtLevel,
+                         ::testing::Values(SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512),
+                         [](const auto& info) {
+                             return std::string(info.param == SimdLevel::Avx512 ? "avx512"
+                                                : info.param == SimdLevel::Avx2 ? "avx2"
+                                                                                : "scalar");
+                         });
 
 }  // namespace
 }  // namespace r1

@@ -168,6 +168,12 @@ constexpr int kFTileMaxTokens = 8;
 void matmul_f_tiles(const MatRef& w, int64_t r0, int64_t r1, const Acts& a, float* y, int64_t ldy);
 constexpr int kPanelRows = 32;
 void gemm_f32family(const MatRef& w, int64_t p0, int64_t p1, const Acts& a, float* y, int64_t ldy);
+
+// Register-blocked attention kernels (attention_avx512.cpp); contracts as in kernels/attention.h.
+void attn_scores(const float* q, int64_t ldq, int64_t nq, const float* k, int64_t ldk, int64_t nk, int64_t d,
+                 float scale, float* s, int64_t lds, bool accumulate);
+void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const float* v, int64_t ldv,
+                       int64_t d, float* o, int64_t ldo);
 }  // namespace avx512
 
 }  // namespace r1::simd
