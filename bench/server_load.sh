@@ -9,6 +9,9 @@
 # (about a minute and ~1 GB). The server runs with --parallel $PARALLEL --ctx $CTX; bench/server_load.mjs
 # drives it. Environment (defaults): R1=build/bin/r1  PARALLEL=8  CTX=1024  CLIENTS=1,4,8  REQUESTS=2
 #   TOKENS=64  PROMPT_WORDS=32  THREADS=0 (all cores)  MODEL=.cache/bench/qwen2-1.5b-q4_k_m.gguf
+# The defaults give prompts of about as many tokens as are generated (the metrics printed at the end include
+# both totals), so prompt processing takes a large share of the wall time; TOKENS=128 PROMPT_WORDS=4 measures
+# mostly batched generation.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 R1=${R1:-$ROOT/build/bin/r1}
@@ -47,4 +50,4 @@ done
 echo "model: $MODEL ($(du -h "$MODEL" | cut -f1)), --parallel $PARALLEL --ctx $CTX, $TOKENS tokens x $REQUESTS requests per client, $(nproc) cores"
 node "$ROOT/bench/server_load.mjs" --url "http://127.0.0.1:$PORT" --clients "$CLIENTS" --requests "$REQUESTS" \
   --tokens "$TOKENS" --prompt-words "$PROMPT_WORDS"
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^r1_(batch_sequences_max|generation_tokens_per_second|prompt_tokens_per_second) ' || true
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^r1_(batch_sequences_max|generation_tokens_per_second|prompt_tokens_per_second|prompt_tokens_total|generation_tokens_total) ' || true
