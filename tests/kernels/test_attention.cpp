@@ -84,6 +84,22 @@ TEST_P(AttentionAtLevel, ScoresSoftmaxAndWeightedSumMatchPlainLoops) {
         }
 }
 
+// A score must not depend on which other queries and keys its call had (MLA groups heads by thread count
+// and splits keys into blocks): each query alone, over a sub-range of the keys, gives the same bits.
+TEST_P(AttentionAtLevel, ScoresDoNotDependOnTheOtherQueriesAndKeysOfTheCall) {
+    const int64_t d = 576, nq = 7, nk = 70, j0 = 3;
+    const auto q = randv(nq * d, 4), k = randv(nk * d, 5);
+    std::vector<float> all(static_cast<size_t>(nq * nk)), one(static_cast<size_t>(nk - j0));
+    attn_scores(q.data(), d, nq, k.data(), d, nk, d, 0.1f, all.data(), nk, false);
+    for (int64_t t = 0; t < nq; t++) {
+        attn_scores(q.data() + t * d, d, 1, k.data() + j0 * d, d, nk - j0, d, 0.1f, one.data(), nk - j0,
+                    false);
+        for (int64_t j = j0; j < nk; j++)
+            ASSERT_EQ(one[static_cast<size_t>(j - j0)], all[static_cast<size_t>(t * nk + j)])
+                << t << " " << j;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Levels, AttentionAtLevel,
                          ::testing::Values(SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512),
                          [](const auto& info) {

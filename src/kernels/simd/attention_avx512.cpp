@@ -74,20 +74,23 @@ R1_AVX512_INLINE void score_tile(const float* q, int64_t ldq, const float* k, in
             for (int b = 0; b < NK; b++) acc[a][b] = _mm512_fmadd_ps(qv, kv[b], acc[a][b]);
         }
     }
-    if constexpr (NQ == 4 && NK == 4) {  // the full tile: one vector of 16 sums, 4 scores per query row
-        alignas(64) float t[16];
-        _mm512_store_ps(t, _mm512_mul_ps(hsum16(&acc[0][0]), _mm512_set1_ps(scale)));
-        for (int a = 0; a < 4; a++) {
-            const __m128 v = _mm_load_ps(t + 4 * a);
-            _mm_storeu_ps(s + a * lds, accumulate ? _mm_add_ps(_mm_loadu_ps(s + a * lds), v) : v);
+    // Every tile shape reduces through the same tree (missing accumulators are zeros), so a score does not
+    // depend on which queries and keys shared its tile: how heads are grouped into work items (which follows
+    // the thread count) cannot change a result.
+    __m512 v[16];
+    for (auto& x : v) x = _mm512_setzero_ps();
+    for (int a = 0; a < NQ; a++)
+        for (int b = 0; b < NK; b++) v[4 * a + b] = acc[a][b];
+    alignas(64) float t[16];
+    _mm512_store_ps(t, _mm512_mul_ps(hsum16(v), _mm512_set1_ps(scale)));
+    for (int a = 0; a < NQ; a++) {
+        if constexpr (NK == 4) {
+            const __m128 r = _mm_load_ps(t + 4 * a);
+            _mm_storeu_ps(s + a * lds, accumulate ? _mm_add_ps(_mm_loadu_ps(s + a * lds), r) : r);
+        } else {
+            for (int b = 0; b < NK; b++)
+                s[a * lds + b] = accumulate ? s[a * lds + b] + t[4 * a + b] : t[4 * a + b];
         }
-    } else {
-        for (int a = 0; a < NQ; a++)
-            for (int b = 0; b < NK; b++) {
-                const float v = scale * _mm512_reduce_add_ps(acc[a][b]);
-                float& out = s[a * lds + b];
-                out = accumulate ? out + v : v;
-            }
     }
 }
 
