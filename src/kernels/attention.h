@@ -3,9 +3,10 @@
 //   S[t, j]  = scale * Q_t · K_j            (+= when accumulating a second part, e.g. MLA's rope half)
 //   softmax of S[t, 0..len_t) in place, zero beyond (causal: query t sees len_t keys)
 //   O[t, :]  = sum_j P[t, j] V_j
-// Rows are strided: Q, K and V may be views into a KV cache or a projection buffer. Compiled for AVX-512,
-// AVX2+FMA and baseline x86-64 (target_clones); tests/kernels/test_attention.cpp checks them against plain
-// loops.
+// Rows are strided: Q, K and V may be views into a KV cache or a projection buffer. At the AVX-512 level the
+// scores and weighted sums run register-blocked kernels (simd/attention_avx512.cpp); below it, portable
+// versions compiled for AVX2+FMA and baseline x86-64 (target_clones). tests/kernels/test_attention.cpp checks
+// every level against plain loops. A score never depends on the other queries and keys of the call.
 #pragma once
 
 #include <cstdint>

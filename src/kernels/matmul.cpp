@@ -63,8 +63,8 @@ simd::RowdotFn rowdot_fn(SimdLevel level) {
     return level == SimdLevel::Avx2 ? simd::avx2::rowdot : simd::scalar::rowdot;
 }
 
-// Splits rows [0, w.rows) into chunks of whole 16-row tiles for run_chunks: about 64 KB of weights for one
-// token, fewer rows as n grows (the work per row grows with n), so that the threads finish together.
+// Splits rows [0, w.rows) into chunks of whole 16-row tiles for parallel_chunks: about 64 KB of weights for
+// one token, fewer rows as n grows (the work per row grows with n), so that the threads finish together.
 template <typename F>
 void run_tile_chunks(const MatRef& w, int64_t n, F&& fn) {
     constexpr int64_t tile = simd::avx512::kIntTileRows;
@@ -73,7 +73,7 @@ void run_tile_chunks(const MatRef& w, int64_t n, F&& fn) {
         static_cast<int64_t>((size_t{64} << 10) / (tile * w.row_stride)) / ((n + 7) / 8);
     tiles_per_chunk = tiles_per_chunk < 1 ? 1 : tiles_per_chunk;
     const int64_t chunks = (tiles + tiles_per_chunk - 1) / tiles_per_chunk;
-    run_chunks(chunks, [&](int64_t c0, int64_t c1) {
+    parallel_chunks(chunks, [&](int64_t c0, int64_t c1) {
         const int64_t r0 = c0 * tiles_per_chunk * tile, r1 = c1 * tiles_per_chunk * tile;
         fn(r0, r1 < w.rows ? r1 : w.rows);
     });
@@ -98,13 +98,6 @@ void check_args(const MatRef& w, int64_t ldx, int64_t n, int64_t ldy, const char
     R1_ASSERT(w.data != nullptr || w.rows == 0, "%s: null weights", who);
     R1_ASSERT(w.row_stride >= row_bytes(w.type, w.cols), "%s: row stride %zu below the row size", who,
               w.row_stride);
-}
-
-// Chunks across the threads: see parallel_chunks (each thread walks a contiguous stretch of rows, so the
-// kernels' prefetching ahead of the current tile serves the same thread).
-template <typename F>
-void run_chunks(int64_t nchunks, F&& fn) {
-    parallel_chunks(nchunks, fn);
 }
 
 }  // namespace
@@ -197,8 +190,8 @@ void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, i
                 quant(x + t * ldx, K, buf + static_cast<size_t>(t) * acts.stride);
         };
         if (n >= 4 && work >= kMinParallelWork)  // chunks of 8 tokens
-            run_chunks((n + 7) / 8,
-                       [&](int64_t c0, int64_t c1) { quant_range(8 * c0, 8 * c1 < n ? 8 * c1 : n); });
+            parallel_chunks((n + 7) / 8,
+                            [&](int64_t c0, int64_t c1) { quant_range(8 * c0, 8 * c1 < n ? 8 * c1 : n); });
         else
             quant_range(0, n);
     }
@@ -217,8 +210,8 @@ void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, i
         }
         const int64_t panels = (w.rows + simd::avx512::kPanelRows - 1) / simd::avx512::kPanelRows;
         if (small) return simd::avx512::gemm_f32family(w, 0, panels, acts, y, ldy);
-        run_chunks(panels,
-                   [&](int64_t p0, int64_t p1) { simd::avx512::gemm_f32family(w, p0, p1, acts, y, ldy); });
+        parallel_chunks(
+            panels, [&](int64_t p0, int64_t p1) { simd::avx512::gemm_f32family(w, p0, p1, acts, y, ldy); });
         return;
     }
     const simd::RowdotFn rowdot = rowdot_fn(level);
@@ -228,7 +221,7 @@ void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, i
     int64_t rows_per_chunk = static_cast<int64_t>((size_t{64} << 10) / w.row_stride);
     rows_per_chunk = rows_per_chunk < 16 ? 16 : rows_per_chunk;
     const int64_t chunks = (w.rows + rows_per_chunk - 1) / rows_per_chunk;
-    run_chunks(chunks, [&](int64_t c0, int64_t c1) {
+    parallel_chunks(chunks, [&](int64_t c0, int64_t c1) {
         const int64_t r1 = c1 * rows_per_chunk < w.rows ? c1 * rows_per_chunk : w.rows;
         rowdot(w, c0 * rows_per_chunk, r1, acts, y, ldy);
     });

@@ -1,4 +1,5 @@
-// The row/element kernels (kernels/ops.h) against plain double-precision references written from the formulas.
+// The row/element kernels (kernels/ops.h) against plain double-precision references written from the
+// formulas.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -23,7 +24,8 @@ TEST(Ops, DotAxpyScaleAdd) {
     for (int64_t n : kSizes) {
         auto a = randv(n, 1), b = randv(n, 2);
         double ref = 0, mag = 0;
-        for (int64_t i = 0; i < n; i++) ref += static_cast<double>(a[i]) * b[i], mag += std::fabs(a[i] * b[i]);
+        for (int64_t i = 0; i < n; i++)
+            ref += static_cast<double>(a[i]) * b[i], mag += std::fabs(a[i] * b[i]);
         EXPECT_NEAR(dot_f32(a.data(), b.data(), n), ref, 1e-6 * mag + 1e-7) << n;
         auto y = b;
         axpy_f32(y.data(), 0.5f, a.data(), n);
@@ -45,7 +47,8 @@ TEST(Ops, RmsNorm) {
         double ss = 0;
         for (float v : x) ss += static_cast<double>(v) * v;
         const double inv = 1.0 / std::sqrt(ss / static_cast<double>(n) + 1e-6);
-        for (int64_t i = 0; i < n; i++) EXPECT_NEAR(y[i], x[i] * inv * w[i], 1e-5 * (1 + std::fabs(x[i] * inv * w[i])));
+        for (int64_t i = 0; i < n; i++)
+            EXPECT_NEAR(y[i], x[i] * inv * w[i], 1e-5 * (1 + std::fabs(x[i] * inv * w[i])));
         // in place
         rms_norm(x.data(), x.data(), w.data(), n, 1e-6f);
         for (int64_t i = 0; i < n; i++) EXPECT_FLOAT_EQ(x[i], y[i]);
@@ -68,6 +71,13 @@ TEST(Ops, SiluMulAndSoftmax) {
         for (float v : x) mx = std::max(mx, static_cast<double>(v));
         for (float v : x) sum += std::exp(v - mx);
         for (int64_t i = 0; i < n; i++) EXPECT_NEAR(p[i], std::exp(x[i] - mx) / sum, 1e-6);
+        // the unnormalised half: exp(x - max), the max and the sum
+        auto e = x;
+        float emax = 0;
+        const float esum = exp_shifted_inplace(e.data(), n, &emax);
+        EXPECT_EQ(emax, static_cast<float>(mx));
+        EXPECT_NEAR(esum, sum, 1e-5 * sum);
+        for (int64_t i = 0; i < n; i++) EXPECT_NEAR(e[i], std::exp(x[i] - mx), 1e-6);
     }
     // -inf entries get probability 0; a NaN poisons the row rather than disappearing.
     std::vector<float> m = {0.0f, -INFINITY, 1.0f};
@@ -82,7 +92,8 @@ TEST(Ops, SiluMulAndSoftmax) {
 TEST(Ops, RopeNormAndNeoxRotatePairs) {
     const int64_t heads = 3, hd = 16, rope_dim = 12, pos = 1234;
     std::vector<float> inv_freq(rope_dim / 2);
-    for (int64_t i = 0; i < rope_dim / 2; i++) inv_freq[i] = static_cast<float>(std::pow(10000.0, -2.0 * i / rope_dim));
+    for (int64_t i = 0; i < rope_dim / 2; i++)
+        inv_freq[i] = static_cast<float>(std::pow(10000.0, -2.0 * i / rope_dim));
     std::vector<float> cs(rope_dim);
     for (RopeStyle style : {RopeStyle::Norm, RopeStyle::Neox}) {
         auto x = randv(heads * hd, 8);
