@@ -2,6 +2,7 @@
 // cache of `keys` rows of 576 floats (kv_lora 512 + rope 64), as DeepSeek-V3's absorbed form reads it.
 //   mla_scores/heads:H/keys:N    scores of [q~_h | q_rope_h] against whole rows [c^KV_j | k^R_j] (576 wide)
 //   mla_weighted_sum/heads:H/keys:N
+//   mla_softmax/heads:H/keys:N   the unnormalised softmax of each head's scores (exp_shifted_inplace)
 // Eight caches (one per layer of the V3 bench shape) are cycled, so at 4096 keys (75 MB) the rows come from
 // DRAM as in a real model. Counter GB/s = cache bytes read per second.
 #include <benchmark/benchmark.h>
@@ -10,6 +11,7 @@
 
 #include "base/rng.h"
 #include "kernels/attention.h"
+#include "kernels/ops.h"
 
 namespace {
 
@@ -59,9 +61,25 @@ void mla_weighted_sum(benchmark::State& st) {
         benchmark::Counter::kIsRate);
 }
 
+void mla_softmax(benchmark::State& st) {
+    const int64_t heads = st.range(0), keys = st.range(1);
+    Data d(heads, keys);
+    std::vector<float> work(d.s.size());
+    for (auto _ : st) {
+        work = d.s;
+        float mx;
+        for (int64_t h = 0; h < heads; h++) exp_shifted_inplace(work.data() + h * keys, keys, &mx);
+        benchmark::DoNotOptimize(work.data());
+    }
+}
+
 BENCHMARK(mla_scores)
     ->ArgNames({"heads", "keys"})
     ->ArgsProduct({{8, 16}, {512, 4096}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(mla_softmax)
+    ->ArgNames({"heads", "keys"})
+    ->ArgsProduct({{16}, {4096}})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(mla_weighted_sum)
     ->ArgNames({"heads", "keys"})

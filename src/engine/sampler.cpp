@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "base/error.h"
+#include "kernels/ops.h"
 
 namespace r1 {
 
@@ -22,30 +23,6 @@ inline float sanitize(float x) {
     if (std::isnan(x)) return kNegInf;
     if (x == std::numeric_limits<float>::infinity()) return std::numeric_limits<float>::max();
     return x;
-}
-
-// e^x for x <= 0, and 0 below -87 (where float e^x turns denormal): range reduction x = n ln2 + r with
-// |r| <= ln2 / 2, then Cephes' degree-6 minimax polynomial for e^r and 2^n built from bits; ~1e-7 relative
-// error. The "x < -87" tests are integer compares on the bits with masks instead of selects: float compares
-// may trap, and GCC then refuses to vectorise the loops calling this (std::exp would be a libm call per
-// element). -inf gives 0; x must not be NaN (callers sanitise logits first).
-inline float exp_nonpos(float x) {
-    // Negative floats order like their bits read as unsigned, reversed; +0 and positive x pass as well.
-    const int32_t keep = -static_cast<int32_t>(std::bit_cast<uint32_t>(x) <= std::bit_cast<uint32_t>(-87.0f));
-    const float xc =
-        std::bit_cast<float>((std::bit_cast<int32_t>(x) & keep) | (std::bit_cast<int32_t>(-87.0f) & ~keep));
-    const float shifter = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to the nearest integer
-    const float n = (xc * 1.44269504088896341f + shifter) - shifter;
-    const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;  // ln 2 split in two for an exact n * ln2
-    float q = 1.9875691500e-4f;
-    q = q * r + 1.3981999507e-3f;
-    q = q * r + 8.3334519073e-3f;
-    q = q * r + 4.1665795894e-2f;
-    q = q * r + 1.6666665459e-1f;
-    q = q * r + 5.0000001201e-1f;
-    const float er = q * (r * r) + r + 1.0f;
-    const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-    return std::bit_cast<float>(std::bit_cast<int32_t>(er * two_n) & keep);
 }
 
 // w[i] = e^((l[i] - max) * inv_t) for i < n. One copy per ISA (GCC target_clones, picked once by the dynamic

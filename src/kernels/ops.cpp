@@ -1,5 +1,7 @@
 #include "kernels/ops.h"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -63,13 +65,26 @@ R1_CLONES void silu_mul(float* out, const float* gate, const float* up, int64_t 
 R1_CLONES float exp_shifted_inplace(float* x, int64_t n, float* max_out) {
     float mx = -std::numeric_limits<float>::infinity();
     for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    // NaN or +inf anywhere poisons the row (as std::exp would): flagged with integer tests, which vectorise
+    int32_t bad = 0;
     float sum = 0;
+#pragma omp simd reduction(+ : sum) reduction(| : bad)
     for (int64_t i = 0; i < n; i++) {
-        float e = std::exp(x[i] - mx);
+        const int32_t bits = std::bit_cast<int32_t>(x[i]);
+        bad |=
+            static_cast<int32_t>((bits & 0x7fffffff) > 0x7f800000) | static_cast<int32_t>(bits == 0x7f800000);
+        // (x - max is NaN only for NaN, +inf or an all -inf row; exp_nonpos must not see NaN: use 0)
+        const int32_t d = std::bit_cast<int32_t>(x[i] - mx);
+        const float e =
+            exp_nonpos(std::bit_cast<float>(d & -static_cast<int32_t>((d & 0x7fffffff) <= 0x7f800000)));
         x[i] = e;
         sum += e;
     }
     *max_out = mx;
+    if (bad) {
+        std::fill(x, x + n, std::numeric_limits<float>::quiet_NaN());
+        return std::numeric_limits<float>::quiet_NaN();
+    }
     return sum;
 }
 

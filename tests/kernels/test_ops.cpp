@@ -84,9 +84,13 @@ TEST(Ops, SiluMulAndSoftmax) {
     softmax_inplace(m.data(), 3);
     EXPECT_EQ(m[1], 0.0f);
     EXPECT_NEAR(m[0] + m[2], 1.0f, 1e-6);
-    std::vector<float> bad = {0.0f, NAN, 1.0f};
-    softmax_inplace(bad.data(), 3);
-    EXPECT_TRUE(std::isnan(bad[0]) || std::isnan(bad[1]) || std::isnan(bad[2]));
+    // NaN of either sign, or +inf, poisons the whole row; a long row takes the vector path
+    for (float poison : {NAN, -NAN, INFINITY}) {
+        std::vector<float> bad(100, 0.5f);
+        bad[37] = poison;
+        softmax_inplace(bad.data(), static_cast<int64_t>(bad.size()));
+        for (float v : bad) EXPECT_TRUE(std::isnan(v)) << poison;
+    }
 }
 
 TEST(Ops, RopeNormAndNeoxRotatePairs) {
