@@ -14,7 +14,7 @@ let server, browser, page, profile;
 const pageErrors = [];
 
 before(async () => {
-  server = await startServer(["--parallel", "2", "--ctx", "4096", "--api-key", "web-key"]);
+  server = await startServer(["--parallel", "2", "--ctx", "16384", "--api-key", "web-key"]);
   profile = mkdtempSync(path.join(os.tmpdir(), "r1-chromium-"));
   // This machine has no network beyond loopback: background networking would only produce refused
   // connections, so it is switched off; a fresh profile (--user-data-dir) keeps runs independent.
@@ -80,7 +80,9 @@ test("a question streams reasoning, then the answer", async () => {
 
 test("stop ends a running generation and frees the server's slot", async () => {
   await setSetting("budget", -1);
-  await setSetting("max-tokens", 3000);  // a long thought: only the stop button ends it early
+  // a long thought: only the stop button ends it early (the tiny model makes 3000 tokens in about 5 s, which a
+  // loaded machine can spend before the click)
+  await setSetting("max-tokens", 16000);
   await page.fill("#prompt", "Think about this for a long time.");
   await page.keyboard.press("Enter");
   const msg = page.locator(".msg.assistant").last();
