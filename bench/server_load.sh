@@ -9,9 +9,9 @@
 # (about a minute and ~1 GB). The server runs with --parallel $PARALLEL --ctx $CTX; bench/server_load.mjs
 # drives it. Environment (defaults): R1=build/bin/r1  PARALLEL=8  CTX=1024  CLIENTS=1,4,8  REQUESTS=2
 #   TOKENS=64  PROMPT_WORDS=32  THREADS=0 (all cores)  MODEL=.cache/bench/qwen2-1.5b-q4_k_m.gguf
-# The defaults give prompts (~128 tokens with the chat template) twice as long as the answers (the metrics printed at the end include
-# both totals), so prompt processing takes a large share of the wall time; TOKENS=128 PROMPT_WORDS=4 measures
-# mostly batched generation.
+# The defaults give prompts (~128 tokens with the chat template) twice as long as the answers (the metrics
+# printed at the end include both totals), so prompt processing takes a large share of the wall time;
+# TOKENS=128 PROMPT_WORDS=4 measures mostly batched generation.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 R1=${R1:-$ROOT/build/bin/r1}
