@@ -3,12 +3,14 @@
 //   mla_scores/heads:H/keys:N    scores of [q~_h | q_rope_h] against whole rows [c^KV_j | k^R_j] (576 wide)
 //   mla_weighted_sum/heads:H/keys:N
 //   mla_softmax/heads:H/keys:N   the unnormalised softmax of each head's scores (exp_shifted_inplace)
+//   mla_scores_bf16, mla_weighted_sum_bf16   the same over a bf16 cache (half the bytes)
 // Eight caches (one per layer of the V3 bench shape) are cycled, so at 4096 keys (75 MB) the rows come from
 // DRAM as in a real model. Counter GB/s = cache bytes read per second.
 #include <benchmark/benchmark.h>
 
 #include <vector>
 
+#include "base/float16.h"
 #include "base/rng.h"
 #include "kernels/attention.h"
 #include "kernels/ops.h"
@@ -21,6 +23,7 @@ constexpr int64_t kLatent = 512, kRope = 64, kRow = kLatent + kRope, kLayers = 8
 
 struct Data {
     std::vector<float> cache, q, s, o;
+    std::vector<uint16_t> cache16, q16;
     Data(int64_t heads, int64_t keys)
         : cache(static_cast<size_t>(kLayers * keys * kRow)),
           q(static_cast<size_t>(heads * kRow)),
@@ -29,8 +32,13 @@ struct Data {
         Rng rng(7);
         for (auto* v : {&cache, &q, &s})
             for (auto& x : *v) x = rng.normal();
+        for (float x : cache) cache16.push_back(f32_to_bf16(x));
+        for (float x : q) q16.push_back(f32_to_bf16(x));
     }
     const float* layer(int64_t l, int64_t keys) const { return cache.data() + (l % kLayers) * keys * kRow; }
+    const uint16_t* layer16(int64_t l, int64_t keys) const {
+        return cache16.data() + (l % kLayers) * keys * kRow;
+    }
 };
 
 void mla_scores(benchmark::State& st) {
@@ -73,6 +81,34 @@ void mla_softmax(benchmark::State& st) {
     }
 }
 
+void mla_scores_bf16(benchmark::State& st) {
+    const int64_t heads = st.range(0), keys = st.range(1);
+    Data d(heads, keys);
+    int64_t l = 0;
+    for (auto _ : st) {
+        attn_scores_bf16(d.q16.data(), kRow, heads, d.layer16(l++, keys), kRow, keys, kRow, 0.1f, d.s.data(), keys,
+                         false);
+        benchmark::DoNotOptimize(d.s.data());
+    }
+    st.counters["GB/s"] =
+        benchmark::Counter(static_cast<double>(keys * kRow * 2) * 1e-9 * static_cast<double>(st.iterations()),
+                           benchmark::Counter::kIsRate);
+}
+
+void mla_weighted_sum_bf16(benchmark::State& st) {
+    const int64_t heads = st.range(0), keys = st.range(1);
+    Data d(heads, keys);
+    int64_t l = 0;
+    for (auto _ : st) {
+        attn_weighted_sum_bf16(d.s.data(), keys, heads, keys, d.layer16(l++, keys), kRow, kLatent, d.o.data(),
+                               kLatent);
+        benchmark::DoNotOptimize(d.o.data());
+    }
+    st.counters["GB/s"] = benchmark::Counter(
+        static_cast<double>(keys * kLatent * 2) * 1e-9 * static_cast<double>(st.iterations()),
+        benchmark::Counter::kIsRate);
+}
+
 BENCHMARK(mla_scores)
     ->ArgNames({"heads", "keys"})
     ->ArgsProduct({{8, 16}, {512, 4096}})
@@ -82,6 +118,14 @@ BENCHMARK(mla_softmax)
     ->ArgsProduct({{16}, {4096}})
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(mla_weighted_sum)
+    ->ArgNames({"heads", "keys"})
+    ->ArgsProduct({{8, 16}, {512, 4096}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(mla_scores_bf16)
+    ->ArgNames({"heads", "keys"})
+    ->ArgsProduct({{8, 16}, {512, 4096}})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(mla_weighted_sum_bf16)
     ->ArgNames({"heads", "keys"})
     ->ArgsProduct({{8, 16}, {512, 4096}})
     ->Unit(benchmark::kMicrosecond);

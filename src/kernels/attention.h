@@ -25,4 +25,12 @@ void attn_softmax_rows(float* s, int64_t lds, int64_t nq, const int64_t* len, in
 void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const float* v, int64_t ldv,
                        int64_t d, float* o, int64_t ldo);
 
+// The same for bf16 caches (uint16_t: the high half of an f32). The queries are bf16 too (round them with
+// f32_to_bf16). On CPUs with AVX512_BF16 the products run as bf16 dot products, and the weights P are rounded
+// to bf16 (relative error up to 2^-8) on the way; elsewhere the rows are widened to f32 and P is used as is.
+void attn_scores_bf16(const uint16_t* q, int64_t ldq, int64_t nq, const uint16_t* k, int64_t ldk, int64_t nk,
+                      int64_t d, float scale, float* s, int64_t lds, bool accumulate);
+void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const uint16_t* v,
+                            int64_t ldv, int64_t d, float* o, int64_t ldo);
+
 }  // namespace r1

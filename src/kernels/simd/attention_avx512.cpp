@@ -29,26 +29,6 @@ namespace {
 
 constexpr int64_t kKeyBlock = 64;
 
-// r[4 i + j] = the sum of the 16 lanes of v[4 i + j]: 15 adds and 30 shuffles for 16 sums (instead of a
-// 4-step reduction each).
-R1_AVX512_INLINE __m512 hsum16(const __m512 v[16]) {
-    __m512 u[8], w[4];
-    for (int i = 0; i < 8; i++)  // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3] of a = v[2i], b = v[2i+1]
-        u[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
-                             _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
-    for (int i = 0; i < 4; i++) {  // per lane: the lane's partial sums of v[4i .. 4i+3]
-        const __m512d a = _mm512_castps_pd(u[2 * i]), b = _mm512_castps_pd(u[2 * i + 1]);
-        w[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
-                             _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-    }
-    // add the four lanes: lane i of the result gathers w[i]'s lanes
-    const __m512 y01 =
-        _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
-    const __m512 y23 =
-        _mm512_add_ps(_mm512_shuffle_f32x4(w[2], w[3], 0x88), _mm512_shuffle_f32x4(w[2], w[3], 0xdd));
-    return _mm512_add_ps(_mm512_shuffle_f32x4(y01, y23, 0x88), _mm512_shuffle_f32x4(y01, y23, 0xdd));
-}
-
 // Scores of NQ queries x NK keys over d columns; the last partial vector is masked (no read past a row).
 template <int NQ, int NK>
 R1_AVX512_INLINE void score_tile(const float* q, int64_t ldq, const float* k, int64_t ldk, int64_t d,

@@ -1,5 +1,5 @@
 // Inline AVX-512 helpers shared by the AVX-512 kernel files: FP8 conversion, f32-family loads, a 16 x 8 dword
-// register transpose. Include it after `#pragma GCC target(...)` (every function here needs AVX-512
+// register transpose, a 16-vector horizontal sum. Include it after `#pragma GCC target(...)` (every function here needs AVX-512
 // F/BW/VL); everything has internal linkage.
 #pragma once
 
@@ -73,6 +73,26 @@ R1_AVX512_INLINE void transpose16x8(const uint8_t* src, size_t stride, __m512i o
         out[j] = _mm512_permutex2var_epi64(u[j], lo, u[j + 4]);
         out[j + 4] = _mm512_permutex2var_epi64(u[j], hi, u[j + 4]);
     }
+}
+
+// r[4 i + j] = the sum of the 16 lanes of v[4 i + j]: 15 adds and 30 shuffles for 16 sums (instead of a
+// 4-step reduction each).
+R1_AVX512_INLINE __m512 hsum16(const __m512 v[16]) {
+    __m512 u[8], w[4];
+    for (int i = 0; i < 8; i++)  // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3] of a = v[2i], b = v[2i+1]
+        u[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]),
+                             _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 4; i++) {  // per lane: the lane's partial sums of v[4i .. 4i+3]
+        const __m512d a = _mm512_castps_pd(u[2 * i]), b = _mm512_castps_pd(u[2 * i + 1]);
+        w[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    // add the four lanes: lane i of the result gathers w[i]'s lanes
+    const __m512 y01 =
+        _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88), _mm512_shuffle_f32x4(w[0], w[1], 0xdd));
+    const __m512 y23 =
+        _mm512_add_ps(_mm512_shuffle_f32x4(w[2], w[3], 0x88), _mm512_shuffle_f32x4(w[2], w[3], 0xdd));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(y01, y23, 0x88), _mm512_shuffle_f32x4(y01, y23, 0xdd));
 }
 
 }  // namespace

@@ -62,6 +62,14 @@ SimdLevel set_simd_level(SimdLevel level) {
     return use;
 }
 
+bool cpu_has_avx512_bf16() {
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return simd_level_supported() == SimdLevel::Avx512 && __builtin_cpu_supports("avx512bf16");
+    }();
+    return has;
+}
+
 const char* simd_level_str(SimdLevel level) {
     switch (level) {
         case SimdLevel::Avx512:

@@ -18,5 +18,7 @@ SimdLevel simd_level();
 // Caps the level (clamped to what the CPU supports); returns the level now in use. For tests and benchmarks.
 SimdLevel set_simd_level(SimdLevel level);
 const char* simd_level_str(SimdLevel level);
+// AVX512_BF16 (bf16 dot products: Cooper Lake, Zen 4, Sapphire Rapids and later); used at the avx512 level.
+bool cpu_has_avx512_bf16();
 
 }  // namespace r1

@@ -174,6 +174,11 @@ void attn_scores(const float* q, int64_t ldq, int64_t nq, const float* k, int64_
                  float scale, float* s, int64_t lds, bool accumulate);
 void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const float* v, int64_t ldv,
                        int64_t d, float* o, int64_t ldo);
+// bf16 caches (AVX512_BF16; attention_bf16_avx512.cpp)
+void attn_scores_bf16(const uint16_t* q, int64_t ldq, int64_t nq, const uint16_t* k, int64_t ldk, int64_t nk,
+                      int64_t d, float scale, float* s, int64_t lds, bool accumulate);
+void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const uint16_t* v,
+                            int64_t ldv, int64_t d, float* o, int64_t ldo);
 }  // namespace avx512
 
 }  // namespace r1::simd
