@@ -20,6 +20,7 @@ void add_bench(CLI::App& app) {
         int64_t n_prompt = 512, n_gen = 128, depth = 0;
         int threads = 0, reps = 3;
         bool json = false;
+        std::string cache_type = "bf16";
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("bench", "Measure prompt processing (pp) and generation (tg) speed");
@@ -35,6 +36,7 @@ void add_bench(CLI::App& app) {
         ->check(CLI::NonNegativeNumber);
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)");
     cmd->add_option("-r,--reps", o->reps, "timed repetitions")->check(CLI::PositiveNumber);
+    add_cache_type_flag(cmd, o->cache_type);
     cmd->add_flag("--json", o->json, "print JSON (one object per test) instead of a table");
     cmd->callback([o] {
         apply_threads(o->threads);
@@ -44,6 +46,7 @@ void add_bench(CLI::App& app) {
         p.n_gen = o->n_gen;
         p.reps = o->reps;
         p.depth = o->depth;
+        p.cache_type = cache_type_from_name(o->cache_type);
         p.progress = !o->json;
         const auto results = run_bench(*model, p);
         const double gb = static_cast<double>(model->active_weight_bytes()) / 1e9;
@@ -58,7 +61,8 @@ void add_bench(CLI::App& app) {
                                {"samples_ts", r.samples_ts},
                                {"model", o->model},
                                {"depth", o->depth},
-                               {"kv_bytes_per_token", model->config().kv_bytes_per_token()},
+                               {"cache_type", o->cache_type},
+                               {"kv_bytes_per_token", kv_cache_bytes_per_token(model->config(), p.cache_type)},
                                {"size_bytes", model->weight_bytes()},
                                {"active_bytes", model->active_weight_bytes()},
                                {"simd", simd_level_name()}});
@@ -68,7 +72,8 @@ void add_bench(CLI::App& app) {
         std::printf("model: %s (%s, %s)\nkernels: %s, threads: %d\n\n", o->model.c_str(),
                     model->config().summary().c_str(), human_bytes(static_cast<double>(model->weight_bytes())).c_str(),
                     simd_level_name(), num_threads());
-        std::printf("KV cache: %zu bytes per token\n\n", model->config().kv_bytes_per_token());
+        std::printf("KV cache: %zu bytes per token (%s)\n\n", kv_cache_bytes_per_token(model->config(), p.cache_type),
+                    o->cache_type.c_str());
         std::printf("| %-16s | %18s | %10s |\n", "test", "t/s", "GB/s");
         std::printf("|------------------|--------------------|------------|\n");
         for (const auto& r : results) {

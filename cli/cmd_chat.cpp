@@ -46,7 +46,7 @@ void add_chat(CLI::App& app) {
     cmd->callback([o] {
         LoadedModel m = load_for_generation(*o);
         const bool tty = ::isatty(STDIN_FILENO) != 0;
-        Session session(*m.model, *m.tok, o->ctx);
+        Session session(*m.model, *m.tok, o->ctx, cache_type_from_name(o->cache_type));
         std::vector<ChatMessage> history;
         if (!o->system.empty()) history.push_back({"system", o->system});
         bool thinking = !o->no_think;

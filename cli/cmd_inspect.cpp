@@ -348,7 +348,8 @@ void print_model_level(const InspectOptions& o, Json* json) {
             const ModelConfig& c = m->config();
             (*json)["model"] = {{"architecture", arch_name(c.arch)},
                                 {"summary", lines},
-                                {"kv_cache_bytes_per_token", c.kv_bytes_per_token()},
+                                {"kv_cache_bytes_per_token", kv_cache_bytes_per_token(c, CacheType::BF16)},
+                                {"kv_cache_bytes_per_token_f32", kv_cache_bytes_per_token(c, CacheType::F32)},
                                 {"weight_bytes", m->weight_bytes()}};
         }
     } catch (const Error& e) {

@@ -16,6 +16,7 @@ void add_logits(CLI::App& app) {
         int threads = 0;
         int batch = 512;
         std::string mla = "auto";
+        std::string cache_type = "f32";
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("logits", "Write float32 logits for every position of a token sequence");
@@ -33,6 +34,7 @@ void add_logits(CLI::App& app) {
            "deepseek2 attention form: auto (cheaper per chunk), naive (decompressed K/V) or absorbed "
            "(latent cache, as llama.cpp evaluates MLA-layout files)")
         ->check(CLI::IsMember({"auto", "naive", "absorbed"}));
+    add_cache_type_flag(cmd, o->cache_type);  // f32 by default here: validation compares exact values
     cmd->callback([o] {
         apply_threads(o->threads);
         const std::vector<int32_t> ids = parse_ids(o->ids);
@@ -41,7 +43,7 @@ void add_logits(CLI::App& app) {
         model->set_mla_mode(mla_mode_from_name(o->mla));
         const ModelConfig& c = model->config();
         const int64_t n = static_cast<int64_t>(ids.size());
-        KvCache cache(c, n);
+        KvCache cache(c, n, cache_type_from_name(o->cache_type));
         Scratch scratch(c, o->batch, n);
         Batch b;
         for (int64_t i = 0; i < n; i++) b.add(ids[static_cast<size_t>(i)], i, &cache, true);

@@ -18,6 +18,7 @@ void add_perplexity(CLI::App& app) {
         std::string model, file;
         int64_t ctx = 512, batch = 512;
         int threads = 0;
+        std::string cache_type = "bf16";
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("perplexity", "Perplexity of a model on a text file (llama.cpp's definition)");
@@ -29,6 +30,7 @@ void add_perplexity(CLI::App& app) {
     cmd->add_option("-c,--ctx", o->ctx, "tokens per chunk")->check(CLI::PositiveNumber);
     cmd->add_option("-b,--batch", o->batch, "tokens per forward")->check(CLI::PositiveNumber);
     cmd->add_option("-t,--threads", o->threads, "threads (0 = all cores)");
+    add_cache_type_flag(cmd, o->cache_type);
     cmd->callback([o] {
         apply_threads(o->threads);
         auto model = Model::load(o->model);
@@ -43,7 +45,7 @@ void add_perplexity(CLI::App& app) {
                      static_cast<long long>(o->ctx));
         const double t0 = now_s();
         const auto r = compute_perplexity(*model, tokens, o->ctx, tok->add_bos() ? tok->bos() : -1, o->batch,
-                                          [](int64_t i, double ppl) {
+                                          cache_type_from_name(o->cache_type), [](int64_t i, double ppl) {
                                               std::printf("[%lld]%.4f,", static_cast<long long>(i + 1), ppl);
                                               std::fflush(stdout);
                                           });

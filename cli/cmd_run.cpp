@@ -37,7 +37,7 @@ void add_run(CLI::App& app) {
             msgs.push_back({"user", o->prompt});
             ids = render_prompt(m, msgs, !o->gen.no_think, &in_reasoning);
         }
-        Session session(*m.model, *m.tok, o->gen.ctx);
+        Session session(*m.model, *m.tok, o->gen.ctx, cache_type_from_name(o->gen.cache_type));
         ReasoningPrinter printer(in_reasoning, o->gen.hide_think);
         const GenerateResult r =
             session.generate(ids, m.params, [&](const std::string& piece) {

@@ -16,6 +16,7 @@ void add_serve(CLI::App& app) {
     struct Opts {
         ServerOptions s;
         int threads = 0;
+        std::string cache_type = "bf16";
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("serve", "HTTP server: OpenAI/DeepSeek and Ollama APIs, web chat at /");
@@ -35,6 +36,7 @@ void add_serve(CLI::App& app) {
         ->check(CLI::Range(1, 256));
     cmd->add_option("-c,--ctx", o->s.n_ctx, "context per sequence in tokens (prompt + output)")
         ->check(CLI::Range(int64_t{8}, int64_t{1} << 24));
+    add_cache_type_flag(cmd, o->cache_type);
     cmd->add_option("-b,--batch", o->s.n_batch, "max tokens in one forward call")
         ->check(CLI::Range(8, 1 << 16));
     cmd->add_option("--prefill-chunk", o->s.prefill_chunk,
@@ -59,6 +61,7 @@ void add_serve(CLI::App& app) {
     cmd->add_option("-t,--threads", o->threads, "compute threads (0 = all cores)");
     cmd->callback([o] {
         apply_threads(o->threads);
+        o->s.cache_type = cache_type_from_name(o->cache_type);
         // SIGINT/SIGTERM end the server cleanly: block them here (threads inherit the mask) and wait for them
         // on a thread of our own, which stops the server.
         sigset_t sigs;

@@ -9,6 +9,13 @@
 
 namespace r1::cli {
 
+void add_cache_type_flag(CLI::App* cmd, std::string& name) {
+    cmd->add_option("--cache-type", name,
+                    "KV cache element type: bf16 (half the memory, bf16 attention products) or f32 (exact)")
+        ->check(CLI::IsMember({"bf16", "f32"}))
+        ->capture_default_str();
+}
+
 std::vector<int32_t> parse_ids(const std::string& s) {
     std::vector<int32_t> ids;
     size_t i = 0;

@@ -11,6 +11,7 @@ namespace r1::cli {
 void add_generation_flags(CLI::App* cmd, GenerationOptions& o) {
     cmd->add_option("-m,--model", o.model, "GGUF model file")->required();
     cmd->add_option("-c,--ctx", o.ctx, "context size in tokens (prompt + output)")->check(CLI::PositiveNumber);
+    add_cache_type_flag(cmd, o.cache_type);
     cmd->add_option("-n,--max-tokens", o.max_tokens, "stop after this many tokens (-1: until the context is full)");
     cmd->add_option("-t,--threads", o.threads, "threads (0 = all cores)");
     cmd->add_option("--temp", o.sampling.temperature, "temperature (0 = greedy; DeepSeek recommends 0.6 for R1)");

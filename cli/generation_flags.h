@@ -21,6 +21,7 @@ namespace r1::cli {
 struct GenerationOptions {
     std::string model;
     int64_t ctx = 4096;
+    std::string cache_type = "bf16";
     int64_t max_tokens = -1;
     int threads = 0;
     SamplingParams sampling;

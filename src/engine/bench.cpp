@@ -31,7 +31,7 @@ BenchResult summarize(const std::string& test, int64_t n, const std::vector<doub
 std::vector<BenchResult> run_bench(const Model& model, const BenchParams& p) {
     const ModelConfig& c = model.config();
     const int64_t n_ctx = p.depth + std::max<int64_t>(std::max(p.n_prompt, p.n_gen), 1);
-    KvCache cache(c, n_ctx);
+    KvCache cache(c, n_ctx, p.cache_type);
     Scratch scratch(c, std::min(p.n_batch, std::max<int64_t>(std::max(p.n_prompt, p.depth), 1)), n_ctx);
     std::vector<float> logits(static_cast<size_t>(c.n_vocab));
     Rng rng(p.seed);

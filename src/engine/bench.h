@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "model/kv_cache.h"
+
 namespace r1 {
 
 class Model;
@@ -17,6 +19,7 @@ struct BenchParams {
     int64_t n_batch = 512;
     int64_t depth = 0;       // tokens already in the context before each test (filled untimed), as llama-bench -d
     uint64_t seed = 42;      // random token ids
+    CacheType cache_type = CacheType::BF16;
     bool progress = true;
 };
 

@@ -20,10 +20,10 @@ const char* finish_reason_name(FinishReason r) {
     return "?";
 }
 
-Session::Session(const Model& model, const Tokenizer& tok, int64_t n_ctx, int64_t n_batch)
+Session::Session(const Model& model, const Tokenizer& tok, int64_t n_ctx, CacheType cache_type, int64_t n_batch)
     : model_(model),
       tok_(tok),
-      cache_(model.config(), n_ctx),
+      cache_(model.config(), n_ctx, cache_type),
       scratch_(model.config(), std::min(n_batch, n_ctx), n_ctx),
       logits_(static_cast<size_t>(model.config().n_vocab)) {}
 

@@ -51,7 +51,8 @@ using OnToken = std::function<bool(int32_t token)>;
 
 class Session {
 public:
-    Session(const Model& model, const Tokenizer& tok, int64_t n_ctx, int64_t n_batch = 512);
+    Session(const Model& model, const Tokenizer& tok, int64_t n_ctx, CacheType cache_type = CacheType::BF16,
+            int64_t n_batch = 512);
 
     // Throws r1::Error when the prompt does not fit in the context ("prompt is N tokens, context holds M").
     GenerateResult generate(std::span<const int32_t> prompt, const GenerateParams& params, const OnText& on_text,

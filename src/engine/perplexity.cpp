@@ -8,7 +8,8 @@
 namespace r1 {
 
 PerplexityResult compute_perplexity(const Model& model, const std::vector<int32_t>& tokens, int64_t n_ctx,
-                                    int32_t bos, int64_t n_batch, const std::function<void(int64_t, double)>& on_chunk) {
+                                    int32_t bos, int64_t n_batch, CacheType cache_type,
+                                    const std::function<void(int64_t, double)>& on_chunk) {
     const ModelConfig& c = model.config();
     const int64_t n_tok = static_cast<int64_t>(tokens.size());
     if (n_ctx < 4) fail("perplexity: context must be at least 4 tokens");
@@ -18,7 +19,7 @@ PerplexityResult compute_perplexity(const Model& model, const std::vector<int32_
              static_cast<long long>(n_tok), static_cast<long long>(2 * n_ctx), static_cast<long long>(n_ctx));
     const int64_t n_chunk = n_tok / n_ctx;
     const int64_t first = n_ctx / 2;
-    KvCache cache(c, n_ctx);
+    KvCache cache(c, n_ctx, cache_type);
     Scratch scratch(c, std::min(n_batch, n_ctx), n_ctx);
     std::vector<float> logits(static_cast<size_t>((n_ctx - first) * c.n_vocab));
     PerplexityResult r;

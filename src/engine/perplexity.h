@@ -8,6 +8,8 @@
 #include <functional>
 #include <vector>
 
+#include "model/kv_cache.h"
+
 namespace r1 {
 
 class Model;
@@ -21,7 +23,7 @@ struct PerplexityResult {
 // `bos` < 0: no BOS substitution. Throws r1::Error if tokens.size() < 2 * n_ctx (as llama.cpp).
 // on_chunk(i, running_ppl) is called after each chunk (progress reporting).
 PerplexityResult compute_perplexity(const Model& model, const std::vector<int32_t>& tokens, int64_t n_ctx,
-                                    int32_t bos, int64_t n_batch,
+                                    int32_t bos, int64_t n_batch, CacheType cache_type,
                                     const std::function<void(int64_t, double)>& on_chunk = {});
 
 }  // namespace r1

@@ -16,10 +16,6 @@ const char* arch_name(Arch a) {
     return "?";
 }
 
-size_t ModelConfig::kv_bytes_per_token() const {
-    return static_cast<size_t>(n_layer) * static_cast<size_t>(cache_row()) * sizeof(float);
-}
-
 float ModelConfig::attn_scale() const {
     const int64_t dk = is_deepseek() ? qk_head_dim() : head_dim;
     double scale = 1.0 / std::sqrt(static_cast<double>(dk));

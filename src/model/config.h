@@ -72,7 +72,6 @@ struct ModelConfig {
     int64_t kv_dim() const { return is_deepseek() ? kv_lora_rank + qk_rope_head_dim : n_head_kv * head_dim; }
     int64_t cache_row() const { return is_deepseek() ? kv_dim() : 2 * kv_dim(); }
     // Bytes of KV cache one token occupies across all layers (f32 cache).
-    size_t kv_bytes_per_token() const;
 
     // Reads `{arch}.*` keys; throws r1::Error naming a missing/invalid key or an unsupported architecture.
     static ModelConfig from_gguf(const gguf::File& f);

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "base/float16.h"
 #include "base/parallel.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -59,9 +60,8 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
                            1.0f, cs);
                 rope_apply(s.k.data() + t * kvd, c.n_head_kv, hd, c.rope_dim, pos[t], inv_freq_.data(),
                            c.rope_style, 1.0f, cs);
-                float* row = caches[t]->row(l, pos[t]);  // [K | V]
-                std::copy_n(s.k.data() + t * kvd, kvd, row);
-                std::copy_n(s.v.data() + t * kvd, kvd, row + kvd);
+                caches[t]->store(l, pos[t], 0, s.k.data() + t * kvd, kvd);  // row [K | V]
+                caches[t]->store(l, pos[t], kvd, s.v.data() + t * kvd, kvd);
             }
         });
         // Attention in blocks: per work item (a block of queries of one sequence, one head) the scores against
@@ -73,14 +73,25 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
             const int64_t n_items = static_cast<int64_t>(s.attn_items.size());
             for (int64_t it = ith; it < n_items; it += nth) {
                 const AttnItem& a = s.attn_items[static_cast<size_t>(it)];
-                const int64_t kh = a.h0 / group, row = caches[a.t0]->row_size();
-                const float* keys = caches[a.t0]->row(l, 0) + kh * hd;  // [K | V] rows
+                const KvCache& cache = *caches[a.t0];
+                const int64_t kh = a.h0 / group, row = cache.row_size();
                 for (int64_t u = 0; u < a.nq; u++) lens[u] = pos[a.t0 + u] + 1;
                 const float* q = s.q.data() + a.t0 * qd + a.h0 * hd;
-                attn_scores(q, qd, a.nq, keys, row, a.n_kv, hd, scale, scores, a.n_kv, false);
-                attn_softmax_rows(scores, a.n_kv, a.nq, lens, a.n_kv);
-                attn_weighted_sum(scores, a.n_kv, a.nq, a.n_kv, keys + kvd, row, hd, s.att.data() + a.t0 * qd + a.h0 * hd,
-                                  qd);
+                float* out = s.att.data() + a.t0 * qd + a.h0 * hd;
+                if (cache.type() == CacheType::BF16) {  // [K | V] rows of bf16; the queries rounded to match
+                    uint16_t* q16 = s.q16.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.max_tokens * hd);
+                    for (int64_t u = 0; u < a.nq; u++)
+                        for (int64_t i = 0; i < hd; i++) q16[u * hd + i] = f32_to_bf16(q[u * qd + i]);
+                    const uint16_t* keys = cache.bf16_row(l, 0) + kh * hd;
+                    attn_scores_bf16(q16, hd, a.nq, keys, row, a.n_kv, hd, scale, scores, a.n_kv, false);
+                    attn_softmax_rows(scores, a.n_kv, a.nq, lens, a.n_kv);
+                    attn_weighted_sum_bf16(scores, a.n_kv, a.nq, a.n_kv, keys + kvd, row, hd, out, qd);
+                } else {
+                    const float* keys = cache.f32_row(l, 0) + kh * hd;
+                    attn_scores(q, qd, a.nq, keys, row, a.n_kv, hd, scale, scores, a.n_kv, false);
+                    attn_softmax_rows(scores, a.n_kv, a.nq, lens, a.n_kv);
+                    attn_weighted_sum(scores, a.n_kv, a.nq, a.n_kv, keys + kvd, row, hd, out, qd);
+                }
             }
         });
         matmul(L.wo, s.att.data(), qd, n, s.proj.data(), d);

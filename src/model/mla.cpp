@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "base/error.h"
+#include "base/float16.h"
 #include "base/parallel.h"
 #include "kernels/attention.h"
 #include "kernels/matmul.h"
@@ -24,11 +25,19 @@ struct NaiveLayout {
     int64_t vv(int64_t h) const { return h * v_head + v_off; }
 };
 
-// Decompresses K_nope and V of positions [0, n_kv) of one sequence into s.naive_kv.
-NaiveLayout decompress(const DeepSeekLayerWeights& L, const Dims& D, const KvCache& cache, int64_t layer,
-                       int64_t n_kv, Scratch& s) {
-    const int64_t stride = D.H * (D.nope + D.v);
-    const float* latents = cache.row(layer, 0);  // rows of D.row floats; the latent is the first kvl of each
+// The f32 rows [0, n_kv) of one sequence's layer: in place for an f32 cache, widened into s.naive_rows_f32
+// for a bf16 one.
+const float* f32_rows(const KvCache& cache, int64_t layer, int64_t n_kv, Scratch& s) {
+    if (cache.type() == CacheType::F32) return cache.f32_row(layer, 0);
+    cache.load_rows(layer, 0, n_kv, s.naive_rows_f32.data());
+    return s.naive_rows_f32.data();
+}
+
+// Decompresses K_nope and V of positions [0, n_kv) of one sequence (rows: its cache rows as f32) into
+// s.naive_kv.
+NaiveLayout decompress(const DeepSeekLayerWeights& L, const Dims& D, const float* latents, int64_t n_kv,
+                       Scratch& s) {
+    const int64_t stride = D.H * (D.nope + D.v);  // latents: rows of D.row floats, the latent first in each
     if (L.wkv_b.rows > 0) {                      // legacy: one product gives [k_nope | v] per head
         matmul(L.wkv_b, latents, D.row, n_kv, s.naive_kv.data(), stride);
         return {stride, D.nope + D.v, 0, D.nope + D.v, D.nope};
@@ -84,9 +93,8 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                        1.0f, cs);
             float* kva = s.kva.data() + t * (D.kvl + D.rope);
             rope_apply(kva + D.kvl, 1, D.rope, D.rope, ch.pos[t], inv_freq, RopeStyle::Norm, 1.0f, cs);
-            float* row = ch.caches[t]->row(layer, ch.pos[t]);
-            rms_norm(row, kva, L.kv_a_norm.data(), D.kvl, c.rms_eps);
-            std::copy_n(kva + D.kvl, D.rope, row + D.kvl);
+            rms_norm(kva, kva, L.kv_a_norm.data(), D.kvl, c.rms_eps);
+            ch.caches[t]->store(layer, ch.pos[t], 0, kva, D.kvl + D.rope);
         }
     });
 
@@ -97,9 +105,8 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
     // Every other token runs the absorbed form: its queries q~_h (all heads, or a block of them) are scored
     // against the cache rows [c^KV_j | k^R_j] directly, weighted over c^KV_j, and projected by W^UV_h.
     // Within a naive sequence, each work item is a block of queries of one head.
-    auto run_naive = [&](int64_t t0, int64_t nt, int64_t n_kv, const NaiveLayout& nl) {
+    auto run_naive = [&](int64_t t0, int64_t nt, int64_t n_kv, const float* rows, const NaiveLayout& nl) {
         plan_attention(ch.caches + t0, ch.pos + t0, nt, D.H, 0, s.score_block, s.attn_items);
-        const float* rows = ch.caches[t0]->row(layer, 0);
         parallel_region([&](int ith, int nth) {
             float* sc = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.score_block);
             int64_t* lens = s.lens.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.lens_stride);
@@ -137,6 +144,10 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                 float* qt = s.qt.data() + (t * D.H + h) * D.row;
                 matvec(L.wk_absorb.head(h), qh, qt);
                 std::copy_n(qh + D.nope, D.rope, qt + D.kvl);
+                if (ch.caches[t]->type() == CacheType::BF16) {
+                    uint16_t* q16 = s.qt16.data() + (t * D.H + h) * D.row;
+                    for (int64_t i = 0; i < D.row; i++) q16[i] = f32_to_bf16(qt[i]);
+                }
             }
         });
         const int64_t part_head = D.kvl + 2;  // [z | m | l]
@@ -173,15 +184,26 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                 for (int64_t it = ith; it < n_items; it += nth) {
                     const MlaPartItem& a = s.mla_items[static_cast<size_t>(it)];
                     const int64_t t = a.t, nk = a.k1 - a.k0;
-                    const float* rows = ch.caches[t]->row(layer, a.k0);
-                    const float* qt = s.qt.data() + (t * D.H + a.h0) * D.row;  // [nh, kv_lora + rope]
-                    attn_scores(qt, D.row, a.nh, rows, D.row, nk, D.row, scale, sc, nk, false);
+                    const KvCache& cache = *ch.caches[t];
+                    const bool bf16 = cache.type() == CacheType::BF16;
+                    const int64_t qoff = (t * D.H + a.h0) * D.row;  // [nh, kv_lora + rope] queries
+                    if (bf16)
+                        attn_scores_bf16(s.qt16.data() + qoff, D.row, a.nh, cache.bf16_row(layer, a.k0), D.row, nk,
+                                         D.row, scale, sc, nk, false);
+                    else
+                        attn_scores(s.qt.data() + qoff, D.row, a.nh, cache.f32_row(layer, a.k0), D.row, nk, D.row,
+                                    scale, sc, nk, false);
                     float* part = s.mla_part.data() + a.part;  // [nh, kv_lora + 2]
                     for (int64_t u = 0; u < a.nh; u++) {
                         float* pu = part + u * part_head;
                         pu[D.kvl + 1] = exp_shifted_inplace(sc + u * nk, nk, &pu[D.kvl]);
                     }
-                    attn_weighted_sum(sc, nk, a.nh, nk, rows, D.row, D.kvl, part, part_head);
+                    if (bf16)
+                        attn_weighted_sum_bf16(sc, nk, a.nh, nk, cache.bf16_row(layer, a.k0), D.row, D.kvl, part,
+                                               part_head);
+                    else
+                        attn_weighted_sum(sc, nk, a.nh, nk, cache.f32_row(layer, a.k0), D.row, D.kvl, part,
+                                          part_head);
                 }
             });
 
@@ -225,7 +247,8 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
             n_kv <= s.naive_rows &&
             (mode == MlaMode::Naive || (mode == MlaMode::Auto && n_new > 1 && prefer_naive(D, n_new, n_kv)));
         if (naive) {
-            run_naive(t0, n_new, n_kv, decompress(L, D, *ch.caches[t0], layer, n_kv, s));
+            const float* rows = f32_rows(*ch.caches[t0], layer, n_kv, s);
+            run_naive(t0, n_new, n_kv, rows, decompress(L, D, rows, n_kv, s));
         } else {
             for (int64_t t = t0; t < t1; t++) absorbed[n_absorbed++] = static_cast<int32_t>(t);
         }

@@ -83,10 +83,11 @@ std::vector<std::string> Model::describe() const {
     out.push_back(c.summary());
     if (c.is_deepseek()) {
         out.push_back(strfmt("MLA layout: %s; KV cache: %lld values per token per layer (c_kv %lld + k_rope %lld), "
-                             "%zu bytes per token (f32)",
+                             "%zu bytes per token (bf16; %zu in f32)",
                              mla_layout_name(deepseek_->layout), static_cast<long long>(c.kv_dim()),
                              static_cast<long long>(c.kv_lora_rank), static_cast<long long>(c.qk_rope_head_dim),
-                             c.kv_bytes_per_token()));
+                             kv_cache_bytes_per_token(c, CacheType::BF16),
+                             kv_cache_bytes_per_token(c, CacheType::F32)));
         if (c.yarn)
             out.push_back(strfmt("YaRN: factor %g, original context %lld, mscale_all_dim %g -> softmax scale %.6f",
                                  c.yarn_factor, static_cast<long long>(c.yarn_original_ctx), c.yarn_mscale_all_dim,
@@ -108,7 +109,8 @@ std::vector<std::string> Model::describe() const {
             out.push_back(strfmt("MTP: %lld next-token-prediction layer(s) kept in the file (not used for decoding)",
                                  static_cast<long long>(c.n_nextn_layers)));
     } else {
-        out.push_back(strfmt("KV cache: %zu bytes per token (f32)", c.kv_bytes_per_token()));
+        out.push_back(strfmt("KV cache: %zu bytes per token (bf16; %zu in f32)",
+                             kv_cache_bytes_per_token(c, CacheType::BF16), kv_cache_bytes_per_token(c, CacheType::F32)));
     }
     return out;
 }

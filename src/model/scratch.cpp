@@ -32,12 +32,14 @@ Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
         k.resize(sz(T, c.kv_dim()));
         v.resize(sz(T, c.kv_dim()));
         att.resize(sz(T, c.q_dim()));
+        q16.resize(sz(n_threads, T * c.head_dim));
         return;
     }
     att.resize(sz(T, c.n_head * c.v_head_dim));
     qa.resize(sz(T, c.q_lora_rank));
     kva.resize(sz(T, c.kv_lora_rank + c.qk_rope_head_dim));
     qt.resize(sz(T, c.n_head * c.cache_row()));
+    qt16.resize(sz(T, c.n_head * c.cache_row()));
     z.resize(sz(T, c.n_head * c.kv_lora_rank));
     attn_tokens.resize(sz(2, T));
     const int64_t part_blocks = std::max<int64_t>(32, (max_ctx + kMlaKeyBlock - 1) / kMlaKeyBlock);
@@ -49,6 +51,7 @@ Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
     const int64_t per_pos = c.n_head * (c.qk_nope_head_dim + c.v_head_dim);
     naive_rows = std::min<int64_t>(max_ctx, std::max<int64_t>(1, (int64_t{64} << 20) / (per_pos * 4)));
     naive_kv.resize(sz(naive_rows, per_pos));
+    naive_rows_f32.resize(sz(naive_rows, c.cache_row()));
     const int64_t E = c.n_routed_experts, K = c.n_activated_experts;
     router.resize(sz(T, E));
     sel.resize(sz(T, K));

@@ -49,11 +49,13 @@ struct Scratch {
     std::vector<AttnItem> attn_items;  // work items of the attention pass (capacity T*H)
     std::vector<float> rope_cs;        // [threads, rope_dim]
     std::vector<float> out_x;          // [T, d]    final normed rows that want logits
+    std::vector<uint16_t> q16;         // [threads, T*head_dim] (dense) a work item's queries in bf16
 
     // deepseek2
     std::vector<float> qa;   // [T, q_lora]
     std::vector<float> kva;  // [T, kv_lora + rope]
     std::vector<float> qt;   // [T, H*(kv_lora + rope)] absorbed queries [q~_h | q_rope_h], as cache rows
+    std::vector<uint16_t> qt16;  // [T, H*(kv_lora + rope)] the same in bf16 (tokens with a bf16 cache)
     std::vector<float> z;    // [T, H*kv_lora] weighted latents z
     std::vector<int32_t> attn_tokens;    // [2T] token lists of the attention passes
     std::vector<MlaPartItem> mla_items;  // absorbed attention: items of one group of tokens
@@ -61,6 +63,7 @@ struct Scratch {
     std::vector<float> mla_part;         // partials of a group: at least one token at max_ctx, or 32 blocks
     int64_t naive_rows = 0;              // positions the naive-attention buffer holds
     std::vector<float> naive_kv;         // [naive_rows, H*(nope+v)] decompressed K_nope and V of one sequence
+    std::vector<float> naive_rows_f32;   // [naive_rows, kv_lora + rope] its cache rows widened (bf16 caches)
     std::vector<float> router;           // [T, E]
     std::vector<int32_t> sel;            // [T, K]
     std::vector<float> sel_w;            // [T, K]

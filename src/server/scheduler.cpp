@@ -65,7 +65,7 @@ struct Scheduler::Job {
 };
 
 struct Scheduler::Slot {
-    Slot(int i, const ModelConfig& c, int64_t slot_ctx) : id(i), cache(c, slot_ctx) {}
+    Slot(int i, const ModelConfig& c, int64_t slot_ctx, CacheType type) : id(i), cache(c, slot_ctx, type) {}
 
     int id;
     KvCache cache;
@@ -103,7 +103,7 @@ Scheduler::Scheduler(const Model& model, const Tokenizer& tok, const SchedulerOp
              static_cast<long long>(opt_.n_batch), opt_.n_parallel);
     opt_.prefill_chunk = std::clamp<int64_t>(opt_.prefill_chunk, 1, opt_.n_batch);
     for (int i = 0; i < opt_.n_parallel; i++)
-        slots_.push_back(std::make_unique<Slot>(i, model.config(), opt_.n_ctx));
+        slots_.push_back(std::make_unique<Slot>(i, model.config(), opt_.n_ctx, opt_.cache_type));
     logits_.resize(static_cast<size_t>(opt_.n_parallel) * static_cast<size_t>(model.config().n_vocab));
     close_text_ = "\n</think>\n\n";
     close_tokens_ = tok_.encode(close_text_, /*parse_special=*/true);

@@ -100,6 +100,7 @@ struct SchedulerOptions {
     int64_t n_ctx = 4096;         // context per slot (prompt + output)
     int64_t n_batch = 512;        // max tokens in one forward call
     int64_t prefill_chunk = 128;  // max prompt tokens per step while other sequences are decoding
+    CacheType cache_type = CacheType::BF16;
 };
 
 // Counters for /metrics (read with relaxed atomics; good enough for monitoring).

@@ -97,6 +97,7 @@ Server::Server(const ServerOptions& opt) : impl_(std::make_unique<Impl>()) {
     so.n_ctx = opt.n_ctx;
     so.n_batch = std::max<int64_t>(opt.n_batch, 8 * opt.n_parallel);
     so.prefill_chunk = opt.prefill_chunk;
+    so.cache_type = opt.cache_type;
     s.sched = std::make_unique<Scheduler>(*s.model, *s.tok, so);
 }
 

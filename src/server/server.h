@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "model/kv_cache.h"
+
 namespace r1 {
 
 struct ServerOptions {
@@ -26,6 +28,7 @@ struct ServerOptions {
     int64_t n_ctx = 4096;              // context per sequence
     int64_t n_batch = 512;             // max tokens per forward call
     int64_t prefill_chunk = 128;       // prompt tokens per step while other sequences decode
+    CacheType cache_type = CacheType::BF16;
     std::string api_key;               // non-empty: every route but /health (and the page at /) needs it
     std::string chat_format;           // override of the format detected from the model's template
     size_t max_body_bytes = 8u << 20;  // larger request bodies get 413

@@ -52,7 +52,7 @@ TEST_P(ConvertLogits, MatchReferenceFromHfFiles) {
     auto model = Model::load(c.path, {.prefault = false, .progress = false});
     const ModelConfig& cfg = model->config();
     const int64_t n = static_cast<int64_t>(kIds.size());
-    KvCache cache(cfg, n);
+    KvCache cache(cfg, n, CacheType::F32);
     Scratch s(cfg, 512, n);
     Batch b;
     for (int64_t i = 0; i < n; i++) b.add(kIds[static_cast<size_t>(i)], i, &cache, true);
@@ -105,7 +105,7 @@ TEST_P(ConvertDeepSeekRefHf, MatchesGoldens) {
     auto model = Model::load(out, {.prefault = false, .progress = false});
     const ModelConfig& cfg = model->config();
     const int64_t n = static_cast<int64_t>(ids.size());
-    KvCache cache(cfg, n);
+    KvCache cache(cfg, n, CacheType::F32);
     Scratch s(cfg, 512, n);
     Batch b;
     for (int64_t i = 0; i < n; i++) b.add(ids[static_cast<size_t>(i)], i, &cache, true);

@@ -26,14 +26,14 @@ TEST(Perplexity, MatchesTheDefinitionComputedByHand) {
     std::vector<int32_t> toks(70);
     for (auto& t : toks) t = static_cast<int32_t>(rng.below(300));
     const int64_t n_ctx = 16, bos = 1;
-    const PerplexityResult r = compute_perplexity(*m, toks, n_ctx, bos, 8);
+    const PerplexityResult r = compute_perplexity(*m, toks, n_ctx, bos, 8, CacheType::F32);
     EXPECT_EQ(r.n_chunks, 4);                 // 70 / 16
     EXPECT_EQ(r.n_scored, 4 * (16 - 1 - 8));  // positions 8..14 predict 9..15 in each chunk
     // By hand: each chunk alone, BOS first, log-softmax of positions first..n_ctx-2 at the next token.
     double nll = 0;
     int64_t count = 0;
     for (int64_t ch = 0; ch < 4; ch++) {
-        KvCache cache(c, n_ctx);
+        KvCache cache(c, n_ctx, CacheType::F32);
         Scratch s(c, n_ctx, n_ctx);
         Batch b;
         for (int64_t k = 0; k < n_ctx; k++) b.add(k == 0 ? bos : toks[ch * n_ctx + k], k, &cache, true);
@@ -54,7 +54,7 @@ TEST(Perplexity, MatchesTheDefinitionComputedByHand) {
     EXPECT_GT(r.ppl_err, 0);
     // Too little text is an error that says what is needed.
     std::vector<int32_t> few(toks.begin(), toks.begin() + 20);
-    EXPECT_THROW(compute_perplexity(*m, few, n_ctx, bos, 8), Error);
+    EXPECT_THROW(compute_perplexity(*m, few, n_ctx, bos, 8, CacheType::F32), Error);
     std::remove(path.c_str());
 }
 

@@ -51,10 +51,11 @@ std::vector<int32_t> some_tokens(int n, int vocab, uint64_t seed) {
 }
 
 // Logits for every position, the whole sequence in batches of `chunk` tokens.
-std::vector<float> run(const Model& m, const std::vector<int32_t>& toks, int64_t chunk) {
+std::vector<float> run(const Model& m, const std::vector<int32_t>& toks, int64_t chunk,
+                       CacheType cache_type = CacheType::F32) {
     const ModelConfig& c = m.config();
     const int64_t n = static_cast<int64_t>(toks.size());
-    KvCache cache(c, n);
+    KvCache cache(c, n, cache_type);
     Scratch s(c, chunk, n);
     std::vector<float> out(static_cast<size_t>(n * c.n_vocab));
     for (int64_t b0 = 0; b0 < n; b0 += chunk) {
@@ -226,6 +227,26 @@ INSTANTIATE_TEST_SUITE_P(Archs, DenseForward,
                                            Case{"qwen2", "q4_k_m", 0.15}),
                          [](const auto& info) { return info.param.arch + "_" + info.param.quant; });
 
+// A bf16 cache: K and V rounded to 8 significant bits (and, with AVX512_BF16, the queries and the attention
+// weights too) stay close to the f32 cache; prefill and decode still agree exactly.
+TEST(DenseForward, Bf16CacheStaysCloseToF32) {
+    for (const char* arch : {"qwen2", "llama"}) {
+        const std::string path = make_model(arch, "f32");
+        auto m = Model::load(path, {.prefault = false, .progress = false});
+        const auto toks = some_tokens(150, 320, 3);  // past the 64-key blocks of the kernels
+        const auto exact = run(*m, toks, 64);
+        const auto bf16 = run(*m, toks, 64, CacheType::BF16);
+        double scale = 0;
+        for (float x : exact) scale = std::max(scale, std::fabs(static_cast<double>(x)));
+        const double d = max_abs_diff(exact, bf16);
+        std::printf("%s: max|logit| %.3f, bf16 cache max|dlogit| %.2e\n", arch, scale, d);
+        EXPECT_GT(d, 0.0) << arch << ": the bf16 cache changed nothing (not used?)";
+        EXPECT_LT(d, 0.01 * scale) << arch;
+        EXPECT_EQ(bf16, run(*m, toks, 1, CacheType::BF16)) << arch;
+        std::remove(path.c_str());
+    }
+}
+
 TEST(DenseForward, SequencesInOneBatchDoNotInteract) {
     const std::string path = make_model("qwen2", "f32");
     auto m = Model::load(path, {.prefault = false, .progress = false});
@@ -233,7 +254,7 @@ TEST(DenseForward, SequencesInOneBatchDoNotInteract) {
     const auto a = some_tokens(9, 320, 5), b = some_tokens(6, 320, 6);
     const auto ra = run(*m, a, 64), rb = run(*m, b, 64);
     // Interleave the two sequences token by token in one batch.
-    KvCache ca(c, 16), cb(c, 16);
+    KvCache ca(c, 16, CacheType::F32), cb(c, 16, CacheType::F32);
     Scratch s(c, 32, 16);
     Batch batch;
     std::vector<int> which;
@@ -301,7 +322,7 @@ TEST(DenseModelFile, ErrorsNameTheProblem) {
 TEST(DenseModelFile, ForwardRejectsBadTokensAndPositions) {
     const std::string path = make_model("qwen2", "f32");
     auto m = Model::load(path, {.prefault = false, .progress = false});
-    KvCache cache(m->config(), 8);
+    KvCache cache(m->config(), 8, CacheType::F32);
     Scratch s(m->config(), 8, 8);
     std::vector<float> out(static_cast<size_t>(m->config().n_vocab));
     Batch b;

@@ -73,7 +73,7 @@ TEST_P(LlamaCppGolden, LogitsMatchLlamaCpp) {
     // half the positions within tight_tol.
     auto check_at = [&](SimdLevel level) -> double {
         const SimdLevel before = set_simd_level(level);
-        KvCache cache(c, n);
+        KvCache cache(c, n, CacheType::F32);
         Scratch s(c, n, n);
         std::vector<RoutingRecord> routes;
         s.routing_trace = &routes;
