@@ -86,8 +86,8 @@ void mla_scores_bf16(benchmark::State& st) {
     Data d(heads, keys);
     int64_t l = 0;
     for (auto _ : st) {
-        attn_scores_bf16(d.q16.data(), kRow, heads, d.layer16(l++, keys), kRow, keys, kRow, 0.1f, d.s.data(), keys,
-                         false);
+        attn_scores_bf16(d.q16.data(), kRow, heads, d.layer16(l++, keys), kRow, keys, kRow, 0.1f, d.s.data(),
+                         keys, false);
         benchmark::DoNotOptimize(d.s.data());
     }
     st.counters["GB/s"] =

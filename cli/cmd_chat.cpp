@@ -1,5 +1,5 @@
-// r1 chat: a multi-turn conversation in the terminal. Earlier reasoning is dropped from the history (as the R1
-// template does); the KV cache is reused across turns for the common prefix.
+// r1 chat: a multi-turn conversation in the terminal. Earlier reasoning is dropped from the history (as the
+// R1 template does); the KV cache is reused across turns for the common prefix.
 #include <unistd.h>
 
 #include <cstdio>
@@ -50,9 +50,9 @@ void add_chat(CLI::App& app) {
         std::vector<ChatMessage> history;
         if (!o->system.empty()) history.push_back({"system", o->system});
         bool thinking = !o->no_think;
-        std::fprintf(stderr, "%s | template %s | context %lld | thinking %s\n%s", m.model->config().summary().c_str(),
-                     chat_format_name(m.format), static_cast<long long>(o->ctx), thinking ? "on" : "off",
-                     tty ? kHelp : "");
+        std::fprintf(stderr, "%s | template %s | context %lld | thinking %s\n%s",
+                     m.model->config().summary().c_str(), chat_format_name(m.format),
+                     static_cast<long long>(o->ctx), thinking ? "on" : "off", tty ? kHelp : "");
         std::string msg;
         while (read_message(msg, tty)) {
             if (msg == "/exit" || msg == "/quit") break;
@@ -90,7 +90,8 @@ void add_chat(CLI::App& app) {
             printer.finish();
             history.push_back({"assistant", printer.answer()});
             if (!o->no_timings)
-                std::fprintf(stderr, "[%lld tokens, %.1f tok/s, prompt %lld (+%lld cached) at %.1f tok/s, %s]\n",
+                std::fprintf(stderr,
+                             "[%lld tokens, %.1f tok/s, prompt %lld (+%lld cached) at %.1f tok/s, %s]\n",
                              static_cast<long long>(r.timings.n_gen), r.timings.gen_tps(),
                              static_cast<long long>(r.timings.n_prompt - r.timings.n_prompt_cached),
                              static_cast<long long>(r.timings.n_prompt_cached), r.timings.prompt_tps(),

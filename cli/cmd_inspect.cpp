@@ -18,9 +18,9 @@
 #include "base/mapped_file.h"
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "model/model.h"
 #include "formats/gguf.h"
 #include "formats/safetensors.h"
+#include "model/model.h"
 
 namespace r1::cli {
 namespace {
@@ -336,8 +336,8 @@ void print_format_level(const InspectedFile& f, const InspectOptions& o, Json* j
         print_checkpoint(f, o, json);
 }
 
-// Model level: what the engine makes of a GGUF file (architecture, layout, KV-cache bytes per token, routing),
-// or why it cannot load it. Loading maps the file and checks every tensor; no weights are read.
+// Model level: what the engine makes of a GGUF file (architecture, layout, KV-cache bytes per token,
+// routing), or why it cannot load it. Loading maps the file and checks every tensor; no weights are read.
 void print_model_level(const InspectOptions& o, Json* json) {
     std::vector<std::string> lines;
     std::string problem;

@@ -21,7 +21,8 @@ void add_perplexity(CLI::App& app) {
         std::string cache_type = "bf16";
     };
     auto o = std::make_shared<Opts>();
-    auto* cmd = app.add_subcommand("perplexity", "Perplexity of a model on a text file (llama.cpp's definition)");
+    auto* cmd =
+        app.add_subcommand("perplexity", "Perplexity of a model on a text file (llama.cpp's definition)");
     cmd->footer(
         "Chunks of --ctx tokens, BOS at the start of each chunk, the second half of each chunk scored; the\n"
         "numbers compare with llama-perplexity on the same file and context.");
@@ -50,7 +51,8 @@ void add_perplexity(CLI::App& app) {
                                               std::fflush(stdout);
                                           });
         std::printf("\nFinal estimate: PPL = %.4f +/- %.5f\n", r.ppl, r.ppl_err);
-        std::fprintf(stderr, "%lld tokens scored in %.2f s\n", static_cast<long long>(r.n_scored), now_s() - t0);
+        std::fprintf(stderr, "%lld tokens scored in %.2f s\n", static_cast<long long>(r.n_scored),
+                     now_s() - t0);
     });
 }
 

@@ -17,7 +17,8 @@ void add_run(CLI::App& app) {
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("run", "Generate a reply to one prompt (streams to stdout)");
     cmd->footer(
-        "The prompt is wrapped in the model's chat template (R1: <｜User｜>...<｜Assistant｜><think>) unless --raw.\n"
+        "The prompt is wrapped in the model's chat template (R1: <｜User｜>...<｜Assistant｜><think>) unless "
+        "--raw.\n"
         "Reasoning is dimmed on a terminal and between <think> markers when piped; the answer follows.\n"
         "Example: r1 run -m model.gguf -p \"What is 17*23?\" --temp 0.6");
     add_generation_flags(cmd, o->gen);
@@ -39,11 +40,10 @@ void add_run(CLI::App& app) {
         }
         Session session(*m.model, *m.tok, o->gen.ctx, cache_type_from_name(o->gen.cache_type));
         ReasoningPrinter printer(in_reasoning, o->gen.hide_think);
-        const GenerateResult r =
-            session.generate(ids, m.params, [&](const std::string& piece) {
-                printer.push(piece);
-                return true;
-            });
+        const GenerateResult r = session.generate(ids, m.params, [&](const std::string& piece) {
+            printer.push(piece);
+            return true;
+        });
         printer.finish();
         if (!o->gen.no_timings) {
             print_timings(m.model->load_seconds(), r.timings);

@@ -31,7 +31,8 @@ std::vector<int32_t> parse_ids(const std::string& s) {
         ids.push_back(static_cast<int32_t>(v));
         i = static_cast<size_t>(end - s.c_str());
         if (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i])) && s[i] != ',')
-            fail("bad token id list near '%.20s': expected comma-separated non-negative integers", s.c_str() + i);
+            fail("bad token id list near '%.20s': expected comma-separated non-negative integers",
+                 s.c_str() + i);
     }
     return ids;
 }

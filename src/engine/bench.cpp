@@ -40,7 +40,8 @@ std::vector<BenchResult> run_bench(const Model& model, const BenchParams& p) {
     // Fills positions [0, depth) with random tokens (untimed): the context the timed test runs after.
     Batch fill;
     for (int64_t i = 0; i < p.depth; i++)
-        fill.add(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.n_vocab))), i, &cache, i == p.depth - 1);
+        fill.add(static_cast<int32_t>(rng.below(static_cast<uint64_t>(c.n_vocab))), i, &cache,
+                 i == p.depth - 1);
     auto prefill_depth = [&] {
         if (p.depth > 0) model.forward(fill, scratch, logits.data());
     };
@@ -77,7 +78,8 @@ std::vector<BenchResult> run_bench(const Model& model, const BenchParams& p) {
                 b.clear();
                 b.add(tok, p.depth + i, &cache, true);
                 model.forward(b, scratch, logits.data());
-                tok = static_cast<int32_t>((static_cast<uint64_t>(tok) * 7919 + 1) % static_cast<uint64_t>(c.n_vocab));
+                tok = static_cast<int32_t>((static_cast<uint64_t>(tok) * 7919 + 1) %
+                                           static_cast<uint64_t>(c.n_vocab));
             }
             if (rep > 0) secs.push_back(now_s() - t0);
             tick();

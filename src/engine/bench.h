@@ -17,14 +17,14 @@ struct BenchParams {
     int64_t n_gen = 128;     // 0: skip tg
     int reps = 3;
     int64_t n_batch = 512;
-    int64_t depth = 0;       // tokens already in the context before each test (filled untimed), as llama-bench -d
-    uint64_t seed = 42;      // random token ids
+    int64_t depth = 0;   // tokens already in the context before each test (filled untimed), as llama-bench -d
+    uint64_t seed = 42;  // random token ids
     CacheType cache_type = CacheType::BF16;
     bool progress = true;
 };
 
 struct BenchResult {
-    std::string test;     // "pp512", "tg128" (+ " @ d4096" with a depth)
+    std::string test;  // "pp512", "tg128" (+ " @ d4096" with a depth)
     int64_t n_tokens = 0;
     int threads = 0;
     double avg_ts = 0, stddev_ts = 0;  // tokens per second over the reps

@@ -11,16 +11,22 @@ namespace r1 {
 
 const char* finish_reason_name(FinishReason r) {
     switch (r) {
-        case FinishReason::Eog: return "stop";
-        case FinishReason::StopString: return "stop";
-        case FinishReason::Length: return "length";
-        case FinishReason::ContextFull: return "length";
-        case FinishReason::Cancelled: return "cancelled";
+        case FinishReason::Eog:
+            return "stop";
+        case FinishReason::StopString:
+            return "stop";
+        case FinishReason::Length:
+            return "length";
+        case FinishReason::ContextFull:
+            return "length";
+        case FinishReason::Cancelled:
+            return "cancelled";
     }
     return "?";
 }
 
-Session::Session(const Model& model, const Tokenizer& tok, int64_t n_ctx, CacheType cache_type, int64_t n_batch)
+Session::Session(const Model& model, const Tokenizer& tok, int64_t n_ctx, CacheType cache_type,
+                 int64_t n_batch)
     : model_(model),
       tok_(tok),
       cache_(model.config(), n_ctx, cache_type),
@@ -42,9 +48,11 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Generate
     const int64_t n_prompt = static_cast<int64_t>(prompt.size());
     if (n_prompt == 0) fail("empty prompt");
     if (n_prompt >= n_ctx())
-        fail("the prompt is %lld tokens but the context holds %lld; shorten the prompt or raise the context size "
-             "(--ctx)",
-             static_cast<long long>(n_prompt), static_cast<long long>(n_ctx()));
+        fail(
+            "the prompt is %lld tokens but the context holds %lld; shorten the prompt or raise the context "
+            "size "
+            "(--ctx)",
+            static_cast<long long>(n_prompt), static_cast<long long>(n_ctx()));
 
     // Reuse the longest common prefix of the cache; at least one token must run to produce logits.
     size_t keep = 0;

@@ -32,7 +32,9 @@ struct Timings {
     int64_t n_prompt_cached = 0;  // of which reused from the cache
     int64_t n_gen = 0;            // sampled tokens
     double prompt_s = 0, gen_s = 0;
-    double prompt_tps() const { return prompt_s > 0 ? static_cast<double>(n_prompt - n_prompt_cached) / prompt_s : 0; }
+    double prompt_tps() const {
+        return prompt_s > 0 ? static_cast<double>(n_prompt - n_prompt_cached) / prompt_s : 0;
+    }
     double gen_tps() const { return gen_s > 0 ? static_cast<double>(n_gen) / gen_s : 0; }
 };
 
@@ -50,19 +52,19 @@ using OnText = std::function<bool(const std::string& piece)>;
 using OnToken = std::function<bool(int32_t token)>;
 
 class Session {
-public:
+  public:
     Session(const Model& model, const Tokenizer& tok, int64_t n_ctx, CacheType cache_type = CacheType::BF16,
             int64_t n_batch = 512);
 
     // Throws r1::Error when the prompt does not fit in the context ("prompt is N tokens, context holds M").
-    GenerateResult generate(std::span<const int32_t> prompt, const GenerateParams& params, const OnText& on_text,
-                            const OnToken& on_token = {});
+    GenerateResult generate(std::span<const int32_t> prompt, const GenerateParams& params,
+                            const OnText& on_text, const OnToken& on_token = {});
     // Forgets the cached tokens (the next prompt is run in full).
     void reset() { cached_.clear(); }
     int64_t n_ctx() const { return cache_.n_ctx(); }
     const std::vector<int32_t>& cached_tokens() const { return cached_; }
 
-private:
+  private:
     // Runs tokens at positions cached_.size()... and leaves the last token's logits in logits_.
     void eval(std::span<const int32_t> tokens);
 

@@ -14,9 +14,11 @@ PerplexityResult compute_perplexity(const Model& model, const std::vector<int32_
     const int64_t n_tok = static_cast<int64_t>(tokens.size());
     if (n_ctx < 4) fail("perplexity: context must be at least 4 tokens");
     if (n_tok < 2 * n_ctx)
-        fail("perplexity: the text tokenizes to %lld tokens; at least %lld (2 x context %lld) are needed — use a "
-             "longer text or a smaller --ctx",
-             static_cast<long long>(n_tok), static_cast<long long>(2 * n_ctx), static_cast<long long>(n_ctx));
+        fail(
+            "perplexity: the text tokenizes to %lld tokens; at least %lld (2 x context %lld) are needed — "
+            "use a "
+            "longer text or a smaller --ctx",
+            static_cast<long long>(n_tok), static_cast<long long>(2 * n_ctx), static_cast<long long>(n_ctx));
     const int64_t n_chunk = n_tok / n_ctx;
     const int64_t first = n_ctx / 2;
     KvCache cache(c, n_ctx, cache_type);

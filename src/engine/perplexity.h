@@ -1,6 +1,6 @@
 // Perplexity with llama.cpp's definition (tools/perplexity), so numbers compare across engines:
-// the tokens (BOS first when the model adds one) are cut into chunks of n_ctx; each chunk runs in a fresh cache
-// with its first token replaced by BOS (when add_bos); only the second half of each chunk is scored
+// the tokens (BOS first when the model adds one) are cut into chunks of n_ctx; each chunk runs in a fresh
+// cache with its first token replaced by BOS (when add_bos); only the second half of each chunk is scored
 // (positions n_ctx/2 .. n_ctx-2 predicting the next token). PPL = exp(mean NLL), with the same +/- estimate.
 #pragma once
 

@@ -106,8 +106,9 @@ inline float widen(uint16_t h) {
     return __builtin_bit_cast(float, static_cast<uint32_t>(h) << 16);
 }
 
-R1_CLONES void scores_bf16_portable(const uint16_t* q, int64_t ldq, int64_t nq, const uint16_t* k, int64_t ldk,
-                                    int64_t nk, int64_t d, float scale, float* s, int64_t lds, bool accumulate) {
+R1_CLONES void scores_bf16_portable(const uint16_t* q, int64_t ldq, int64_t nq, const uint16_t* k,
+                                    int64_t ldk, int64_t nk, int64_t d, float scale, float* s, int64_t lds,
+                                    bool accumulate) {
     for (int64_t j0 = 0; j0 < nk; j0 += kKeyBlock) {
         const int64_t j1 = std::min(nk, j0 + kKeyBlock);
         int64_t t = 0;
@@ -203,13 +204,15 @@ void attn_weighted_sum(const float* p, int64_t ldp, int64_t nq, int64_t max_len,
 
 void attn_scores_bf16(const uint16_t* q, int64_t ldq, int64_t nq, const uint16_t* k, int64_t ldk, int64_t nk,
                       int64_t d, float scale, float* s, int64_t lds, bool accumulate) {
-    if (use_bf16_kernels()) return simd::avx512::attn_scores_bf16(q, ldq, nq, k, ldk, nk, d, scale, s, lds, accumulate);
+    if (use_bf16_kernels())
+        return simd::avx512::attn_scores_bf16(q, ldq, nq, k, ldk, nk, d, scale, s, lds, accumulate);
     scores_bf16_portable(q, ldq, nq, k, ldk, nk, d, scale, s, lds, accumulate);
 }
 
 void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max_len, const uint16_t* v,
                             int64_t ldv, int64_t d, float* o, int64_t ldo) {
-    if (use_bf16_kernels()) return simd::avx512::attn_weighted_sum_bf16(p, ldp, nq, max_len, v, ldv, d, o, ldo);
+    if (use_bf16_kernels())
+        return simd::avx512::attn_weighted_sum_bf16(p, ldp, nq, max_len, v, ldv, d, o, ldo);
     weighted_sum_bf16_portable(p, ldp, nq, max_len, v, ldv, d, o, ldo);
 }
 

@@ -9,9 +9,12 @@ namespace r1 {
 
 const char* arch_name(Arch a) {
     switch (a) {
-        case Arch::Llama: return "llama";
-        case Arch::Qwen2: return "qwen2";
-        case Arch::DeepSeek2: return "deepseek2";
+        case Arch::Llama:
+            return "llama";
+        case Arch::Qwen2:
+            return "qwen2";
+        case Arch::DeepSeek2:
+            return "deepseek2";
     }
     return "?";
 }
@@ -31,8 +34,9 @@ namespace {
 
 int64_t require_positive(const gguf::File& f, const std::string& key) {
     int64_t v = f.require_int(key);
-    if (v <= 0) fail("%s: metadata key '%s' must be positive, got %lld", f.path().c_str(), key.c_str(),
-                     static_cast<long long>(v));
+    if (v <= 0)
+        fail("%s: metadata key '%s' must be positive, got %lld", f.path().c_str(), key.c_str(),
+             static_cast<long long>(v));
     return v;
 }
 
@@ -54,13 +58,17 @@ void read_yarn(const gguf::File& f, const std::string& p, ModelConfig& c) {
         c.yarn_beta_fast = static_cast<float>(f.get_float(p + "rope.scaling.yarn_beta_fast").value_or(32.0));
         c.yarn_beta_slow = static_cast<float>(f.get_float(p + "rope.scaling.yarn_beta_slow").value_or(1.0));
         // The converter writes 0.1 * mscale_all_dim (spec §4.1); llama.cpp divides by 0.1 on load, as we do.
-        c.yarn_mscale_all_dim = static_cast<float>(f.get_float(p + "rope.scaling.yarn_log_multiplier").value_or(0.0) / 0.1);
+        c.yarn_mscale_all_dim =
+            static_cast<float>(f.get_float(p + "rope.scaling.yarn_log_multiplier").value_or(0.0) / 0.1);
         if (!(c.yarn_factor >= 1.0f) || c.yarn_original_ctx <= 0)
-            fail("%s: YaRN needs rope.scaling.factor >= 1 and a positive original_context_length", f.path().c_str());
+            fail("%s: YaRN needs rope.scaling.factor >= 1 and a positive original_context_length",
+                 f.path().c_str());
     } else {
-        fail("%s: rope scaling type '%s' is not supported (supported: none, linear, yarn; Llama-3 scaling comes as "
-             "the rope_freqs tensor)",
-             f.path().c_str(), type->c_str());
+        fail(
+            "%s: rope scaling type '%s' is not supported (supported: none, linear, yarn; Llama-3 scaling "
+            "comes as "
+            "the rope_freqs tensor)",
+            f.path().c_str(), type->c_str());
     }
 }
 
@@ -72,7 +80,8 @@ void read_deepseek2(const gguf::File& f, const std::string& p, ModelConfig& c) {
     c.kv_lora_rank = require_positive(f, p + "attention.kv_lora_rank");
     c.qk_rope_head_dim = require_positive(f, p + "rope.dimension_count");
     // MLA-era files store the MQA view in key/value_length and the per-head sizes in *_mla.
-    const int64_t k_len = f.get_int(p + "attention.key_length_mla").value_or(f.require_int(p + "attention.key_length"));
+    const int64_t k_len =
+        f.get_int(p + "attention.key_length_mla").value_or(f.require_int(p + "attention.key_length"));
     c.v_head_dim =
         f.get_int(p + "attention.value_length_mla").value_or(f.require_int(p + "attention.value_length"));
     c.qk_nope_head_dim = k_len - c.qk_rope_head_dim;
@@ -91,8 +100,8 @@ void read_deepseek2(const gguf::File& f, const std::string& p, ModelConfig& c) {
     else if (gating == 2)
         c.score_func = ScoreFunc::Sigmoid;
     else
-        fail("%s: %sexpert_gating_func = %lld is not supported (1 softmax, 2 sigmoid)", f.path().c_str(), p.c_str(),
-             static_cast<long long>(gating));
+        fail("%s: %sexpert_gating_func = %lld is not supported (1 softmax, 2 sigmoid)", f.path().c_str(),
+             p.c_str(), static_cast<long long>(gating));
     const auto groups = f.get_int(p + "expert_group_count"), used = f.get_int(p + "expert_group_used_count");
     c.groups_from_metadata = groups.has_value();
     c.n_expert_groups = groups.value_or(1);
@@ -136,13 +145,15 @@ ModelConfig ModelConfig::from_gguf(const gguf::File& f) {
         const int64_t v_len = f.get_int(p + "attention.value_length").value_or(c.head_dim);
         if (v_len != c.head_dim)
             fail("%s: attention.value_length %lld differs from key_length %lld (not supported for %s)",
-                 f.path().c_str(), static_cast<long long>(v_len), static_cast<long long>(c.head_dim), arch.c_str());
+                 f.path().c_str(), static_cast<long long>(v_len), static_cast<long long>(c.head_dim),
+                 arch.c_str());
         c.rope_dim = f.get_int(p + "rope.dimension_count").value_or(c.head_dim);
     }
     // n_vocab: the key when present, else the embedding's rows (checked against each other at weight load).
     c.n_vocab = f.get_int(p + "vocab_size").value_or(0);
     if (c.n_vocab == 0) {
-        if (const TensorRef* t = f.find_tensor("token_embd.weight"); t && t->shape.size() == 2) c.n_vocab = t->shape[0];
+        if (const TensorRef* t = f.find_tensor("token_embd.weight"); t && t->shape.size() == 2)
+            c.n_vocab = t->shape[0];
     }
     c.validate();
     return c;
@@ -160,8 +171,8 @@ void ModelConfig::validate() const {
     positive(n_head_kv, "n_head_kv");
     positive(head_dim, "head_dim");
     if (n_head % n_head_kv != 0)
-        fail("model config: n_head (%lld) must be a multiple of n_head_kv (%lld)", static_cast<long long>(n_head),
-             static_cast<long long>(n_head_kv));
+        fail("model config: n_head (%lld) must be a multiple of n_head_kv (%lld)",
+             static_cast<long long>(n_head), static_cast<long long>(n_head_kv));
     if (rope_dim <= 0 || rope_dim > head_dim || rope_dim % 2 != 0)
         fail("model config: rope dimension %lld must be even and within the head size %lld",
              static_cast<long long>(rope_dim), static_cast<long long>(head_dim));
@@ -172,47 +183,51 @@ void ModelConfig::validate() const {
     positive(v_head_dim, "v_head_dim");
     if (q_lora_rank < 0) fail("model config: q_lora_rank must be >= 0");
     if (n_dense_layers < 0 || n_dense_layers > n_layer)
-        fail("model config: leading dense layers (%lld) must be within [0, %lld]", static_cast<long long>(n_dense_layers),
-             static_cast<long long>(n_layer));
+        fail("model config: leading dense layers (%lld) must be within [0, %lld]",
+             static_cast<long long>(n_dense_layers), static_cast<long long>(n_layer));
     if (n_dense_layers < n_layer) {  // there are MoE layers
         positive(n_routed_experts, "expert_count");
         positive(n_activated_experts, "expert_used_count");
         positive(moe_inter_dim, "expert_feed_forward_length");
         if (n_activated_experts > n_routed_experts)
-            fail("model config: %lld experts per token but only %lld experts", static_cast<long long>(n_activated_experts),
-                 static_cast<long long>(n_routed_experts));
+            fail("model config: %lld experts per token but only %lld experts",
+                 static_cast<long long>(n_activated_experts), static_cast<long long>(n_routed_experts));
         if (n_expert_groups <= 0 || n_routed_experts % n_expert_groups != 0)
-            fail("model config: %lld experts do not split into %lld groups", static_cast<long long>(n_routed_experts),
-                 static_cast<long long>(n_expert_groups));
+            fail("model config: %lld experts do not split into %lld groups",
+                 static_cast<long long>(n_routed_experts), static_cast<long long>(n_expert_groups));
         if (n_limited_groups <= 0 || n_limited_groups > n_expert_groups)
             fail("model config: expert_group_used_count %lld must be within [1, %lld]",
                  static_cast<long long>(n_limited_groups), static_cast<long long>(n_expert_groups));
         if (n_limited_groups * (n_routed_experts / n_expert_groups) < n_activated_experts)
             fail("model config: %lld groups of %lld experts cannot supply %lld experts per token",
-                 static_cast<long long>(n_limited_groups), static_cast<long long>(n_routed_experts / n_expert_groups),
+                 static_cast<long long>(n_limited_groups),
+                 static_cast<long long>(n_routed_experts / n_expert_groups),
                  static_cast<long long>(n_activated_experts));
     }
 }
 
 std::string ModelConfig::summary() const {
     if (is_deepseek())
-        return strfmt("deepseek2: %lld layers (%lld dense), d=%lld, heads=%lld, q_lora=%lld, kv_lora=%lld, "
-                      "nope/rope/v=%lld/%lld/%lld, experts %lld routed + %lld shared, top-%lld (%s%s), vocab=%lld",
-                      static_cast<long long>(n_layer), static_cast<long long>(n_dense_layers),
-                      static_cast<long long>(n_embd), static_cast<long long>(n_head), static_cast<long long>(q_lora_rank),
-                      static_cast<long long>(kv_lora_rank), static_cast<long long>(qk_nope_head_dim),
-                      static_cast<long long>(qk_rope_head_dim), static_cast<long long>(v_head_dim),
-                      static_cast<long long>(n_routed_experts), static_cast<long long>(n_shared_experts),
-                      static_cast<long long>(n_activated_experts), score_func == ScoreFunc::Sigmoid ? "sigmoid" : "softmax",
-                      n_expert_groups > 1 ? strfmt(", %lld of %lld groups", static_cast<long long>(n_limited_groups),
-                                                   static_cast<long long>(n_expert_groups)).c_str()
-                                          : "",
-                      static_cast<long long>(n_vocab));
+        return strfmt(
+            "deepseek2: %lld layers (%lld dense), d=%lld, heads=%lld, q_lora=%lld, kv_lora=%lld, "
+            "nope/rope/v=%lld/%lld/%lld, experts %lld routed + %lld shared, top-%lld (%s%s), vocab=%lld",
+            static_cast<long long>(n_layer), static_cast<long long>(n_dense_layers),
+            static_cast<long long>(n_embd), static_cast<long long>(n_head),
+            static_cast<long long>(q_lora_rank), static_cast<long long>(kv_lora_rank),
+            static_cast<long long>(qk_nope_head_dim), static_cast<long long>(qk_rope_head_dim),
+            static_cast<long long>(v_head_dim), static_cast<long long>(n_routed_experts),
+            static_cast<long long>(n_shared_experts), static_cast<long long>(n_activated_experts),
+            score_func == ScoreFunc::Sigmoid ? "sigmoid" : "softmax",
+            n_expert_groups > 1 ? strfmt(", %lld of %lld groups", static_cast<long long>(n_limited_groups),
+                                         static_cast<long long>(n_expert_groups))
+                                      .c_str()
+                                : "",
+            static_cast<long long>(n_vocab));
     return strfmt("%s: %lld layers, d=%lld, ffn=%lld, heads=%lld/%lld (head dim %lld), vocab=%lld, ctx=%lld",
                   arch_name(arch), static_cast<long long>(n_layer), static_cast<long long>(n_embd),
-                  static_cast<long long>(n_ff), static_cast<long long>(n_head), static_cast<long long>(n_head_kv),
-                  static_cast<long long>(head_dim), static_cast<long long>(n_vocab),
-                  static_cast<long long>(n_ctx_train));
+                  static_cast<long long>(n_ff), static_cast<long long>(n_head),
+                  static_cast<long long>(n_head_kv), static_cast<long long>(head_dim),
+                  static_cast<long long>(n_vocab), static_cast<long long>(n_ctx_train));
 }
 
 }  // namespace r1

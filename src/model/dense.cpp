@@ -38,7 +38,8 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
 
     // Embedding rows (dequantised from whatever type the table is stored in).
     for (int64_t t = 0; t < n; t++)
-        dequantize_row(w.token_embd.type, w.token_embd.data + static_cast<size_t>(tokens[t]) * w.token_embd.row_stride(),
+        dequantize_row(w.token_embd.type,
+                       w.token_embd.data + static_cast<size_t>(tokens[t]) * w.token_embd.row_stride(),
                        s.x.data() + t * d, d);
 
     for (int64_t l = 0; l < c.n_layer; l++) {
@@ -56,16 +57,17 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
         parallel_region([&](int ith, int nth) {
             float* cs = s.rope_cs.data() + static_cast<size_t>(ith) * static_cast<size_t>(c.rope_dim);
             for (int64_t t = ith; t < n; t += nth) {
-                rope_apply(s.q.data() + t * qd, c.n_head, hd, c.rope_dim, pos[t], inv_freq_.data(), c.rope_style,
-                           1.0f, cs);
+                rope_apply(s.q.data() + t * qd, c.n_head, hd, c.rope_dim, pos[t], inv_freq_.data(),
+                           c.rope_style, 1.0f, cs);
                 rope_apply(s.k.data() + t * kvd, c.n_head_kv, hd, c.rope_dim, pos[t], inv_freq_.data(),
                            c.rope_style, 1.0f, cs);
                 caches[t]->store(l, pos[t], 0, s.k.data() + t * kvd, kvd);  // row [K | V]
                 caches[t]->store(l, pos[t], kvd, s.v.data() + t * kvd, kvd);
             }
         });
-        // Attention in blocks: per work item (a block of queries of one sequence, one head) the scores against
-        // the cached keys, a causal softmax, and the weighted sum of the cached values (kernels/attention.h).
+        // Attention in blocks: per work item (a block of queries of one sequence, one head) the scores
+        // against the cached keys, a causal softmax, and the weighted sum of the cached values
+        // (kernels/attention.h).
         plan_attention(caches, pos, n, c.n_head, 0, s.score_block, s.attn_items);
         parallel_region([&](int ith, int nth) {
             float* scores = s.scores.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.score_block);
@@ -79,7 +81,8 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
                 const float* q = s.q.data() + a.t0 * qd + a.h0 * hd;
                 float* out = s.att.data() + a.t0 * qd + a.h0 * hd;
                 if (cache.type() == CacheType::BF16) {  // [K | V] rows of bf16; the queries rounded to match
-                    uint16_t* q16 = s.q16.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.max_tokens * hd);
+                    uint16_t* q16 =
+                        s.q16.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.max_tokens * hd);
                     for (int64_t u = 0; u < a.nq; u++)
                         for (int64_t i = 0; i < hd; i++) q16[u * hd + i] = f32_to_bf16(q[u * qd + i]);
                     const uint16_t* keys = cache.bf16_row(l, 0) + kh * hd;
@@ -101,11 +104,10 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
         rms_norm_rows(s.xb.data(), d, s.x.data(), d, L.ffn_norm.data(), n, d, c.rms_eps);
         matmul(L.w_gate, s.xb.data(), d, n, s.gate.data(), ff);
         matmul(L.w_up, s.xb.data(), d, n, s.up.data(), ff);
-        parallel_for(
-            n, [&](int64_t t0, int64_t t1) {
-                for (int64_t t = t0; t < t1; t++)
-                    silu_mul(s.gate.data() + t * ff, s.gate.data() + t * ff, s.up.data() + t * ff, ff);
-            });
+        parallel_for(n, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; t++)
+                silu_mul(s.gate.data() + t * ff, s.gate.data() + t * ff, s.up.data() + t * ff, ff);
+        });
         matmul(L.w_down, s.gate.data(), ff, n, s.proj.data(), d);
         for (int64_t t = 0; t < n; t++) add_f32(s.x.data() + t * d, s.proj.data() + t * d, d);
     }

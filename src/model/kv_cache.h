@@ -1,6 +1,6 @@
-// Per-sequence state: the K/V cache of one sequence (f32 or bf16), and the Batch that names which tokens of which
-// sequences a forward call runs. Weights are shared read-only; each sequence owns its cache; scratch belongs to
-// the caller (model/scratch.h).
+// Per-sequence state: the K/V cache of one sequence (f32 or bf16), and the Batch that names which tokens of
+// which sequences a forward call runs. Weights are shared read-only; each sequence owns its cache; scratch
+// belongs to the caller (model/scratch.h).
 #pragma once
 
 #include <cstdint>
@@ -11,10 +11,10 @@
 
 namespace r1 {
 
-// Element type of a cache. bf16 (the default of the CLI and the server, as DeepSeek's reference keeps its caches)
-// halves the memory and the bytes a decode step reads, and runs attention as bf16 dot products where the CPU has
-// them (kernels/attention.h); values keep 8 significant bits. f32 stores what the model computed exactly: the
-// validation against references uses it.
+// Element type of a cache. bf16 (the default of the CLI and the server, as DeepSeek's reference keeps its
+// caches) halves the memory and the bytes a decode step reads, and runs attention as bf16 dot products where
+// the CPU has them (kernels/attention.h); values keep 8 significant bits. f32 stores what the model computed
+// exactly: the validation against references uses it.
 enum class CacheType { F32, BF16 };
 CacheType cache_type_from_name(const std::string& name);  // "f32" | "bf16"
 const char* cache_type_name(CacheType t);
@@ -27,7 +27,7 @@ size_t kv_cache_bytes_per_token(const ModelConfig& c, CacheType t);
 // which for DeepSeek-V3/R1 is 576 values per token per layer, shared by all heads. Rows are read in place
 // (f32_row / bf16_row, for the cache's own type) and written through store(), which rounds to the type.
 class KvCache {
-public:
+  public:
     KvCache(const ModelConfig& c, int64_t n_ctx, CacheType type);
     int64_t n_ctx() const { return n_ctx_; }
     int64_t row_size() const { return row_; }
@@ -40,8 +40,10 @@ public:
     // Rows [pos0, pos0 + n) of a layer as f32, into dst [n, row_size()].
     void load_rows(int64_t layer, int64_t pos0, int64_t n, float* dst) const;
 
-private:
-    size_t index(int64_t layer, int64_t pos) const { return static_cast<size_t>((layer * n_ctx_ + pos) * row_); }
+  private:
+    size_t index(int64_t layer, int64_t pos) const {
+        return static_cast<size_t>((layer * n_ctx_ + pos) * row_);
+    }
     int64_t n_ctx_, row_;
     CacheType type_;
     std::vector<float> f32_;      // [n_layer, n_ctx, row] (type f32)

@@ -38,7 +38,7 @@ const float* f32_rows(const KvCache& cache, int64_t layer, int64_t n_kv, Scratch
 NaiveLayout decompress(const DeepSeekLayerWeights& L, const Dims& D, const float* latents, int64_t n_kv,
                        Scratch& s) {
     const int64_t stride = D.H * (D.nope + D.v);  // latents: rows of D.row floats, the latent first in each
-    if (L.wkv_b.rows > 0) {                      // legacy: one product gives [k_nope | v] per head
+    if (L.wkv_b.rows > 0) {                       // legacy: one product gives [k_nope | v] per head
         matmul(L.wkv_b, latents, D.row, n_kv, s.naive_kv.data(), stride);
         return {stride, D.nope + D.v, 0, D.nope + D.v, D.nope};
     }
@@ -188,19 +188,19 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                     const bool bf16 = cache.type() == CacheType::BF16;
                     const int64_t qoff = (t * D.H + a.h0) * D.row;  // [nh, kv_lora + rope] queries
                     if (bf16)
-                        attn_scores_bf16(s.qt16.data() + qoff, D.row, a.nh, cache.bf16_row(layer, a.k0), D.row, nk,
-                                         D.row, scale, sc, nk, false);
+                        attn_scores_bf16(s.qt16.data() + qoff, D.row, a.nh, cache.bf16_row(layer, a.k0),
+                                         D.row, nk, D.row, scale, sc, nk, false);
                     else
-                        attn_scores(s.qt.data() + qoff, D.row, a.nh, cache.f32_row(layer, a.k0), D.row, nk, D.row,
-                                    scale, sc, nk, false);
+                        attn_scores(s.qt.data() + qoff, D.row, a.nh, cache.f32_row(layer, a.k0), D.row, nk,
+                                    D.row, scale, sc, nk, false);
                     float* part = s.mla_part.data() + a.part;  // [nh, kv_lora + 2]
                     for (int64_t u = 0; u < a.nh; u++) {
                         float* pu = part + u * part_head;
                         pu[D.kvl + 1] = exp_shifted_inplace(sc + u * nk, nk, &pu[D.kvl]);
                     }
                     if (bf16)
-                        attn_weighted_sum_bf16(sc, nk, a.nh, nk, cache.bf16_row(layer, a.k0), D.row, D.kvl, part,
-                                               part_head);
+                        attn_weighted_sum_bf16(sc, nk, a.nh, nk, cache.bf16_row(layer, a.k0), D.row, D.kvl,
+                                               part, part_head);
                     else
                         attn_weighted_sum(sc, nk, a.nh, nk, cache.f32_row(layer, a.k0), D.row, D.kvl, part,
                                           part_head);

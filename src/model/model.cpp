@@ -15,12 +15,12 @@ namespace r1 {
 namespace {
 
 class GgufSource : public TensorSource {
-public:
+  public:
     explicit GgufSource(const gguf::File& f) : f_(f) {}
     const TensorRef* find(const std::string& name) const override { return f_.find_tensor(name); }
     std::string describe() const override { return f_.path(); }
 
-private:
+  private:
     const gguf::File& f_;
 };
 
@@ -51,7 +51,8 @@ Model::~Model() = default;
 std::vector<float> rope_frequencies(const ModelConfig& c, const std::vector<float>& freq_divisors) {
     const int64_t half = c.rope_dim / 2;
     std::vector<float> out(static_cast<size_t>(half));
-    // YaRN (spec §6.3): pairs below `low` keep theta, pairs above `high` use theta/factor, a linear ramp between.
+    // YaRN (spec §6.3): pairs below `low` keep theta, pairs above `high` use theta/factor, a linear ramp
+    // between.
     double low = 0, high = 0;
     const bool yarn = c.yarn && c.yarn_factor > 1.0f;
     if (yarn) {
@@ -64,8 +65,8 @@ std::vector<float> rope_frequencies(const ModelConfig& c, const std::vector<floa
     }
     for (int64_t i = 0; i < half; i++) {
         // theta_i = base^(-2i/rope_dim) * freq_scale / rope_freqs[i]   (ggml rope: theta / freq_factor)
-        double f = std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(i) /
-                                                                   static_cast<double>(c.rope_dim));
+        double f = std::pow(static_cast<double>(c.rope_theta),
+                            -2.0 * static_cast<double>(i) / static_cast<double>(c.rope_dim));
         f *= c.rope_freq_scale;
         if (!freq_divisors.empty()) f /= freq_divisors[static_cast<size_t>(i)];
         if (yarn) {
@@ -82,35 +83,39 @@ std::vector<std::string> Model::describe() const {
     std::vector<std::string> out;
     out.push_back(c.summary());
     if (c.is_deepseek()) {
-        out.push_back(strfmt("MLA layout: %s; KV cache: %lld values per token per layer (c_kv %lld + k_rope %lld), "
-                             "%zu bytes per token (bf16; %zu in f32)",
-                             mla_layout_name(deepseek_->layout), static_cast<long long>(c.kv_dim()),
-                             static_cast<long long>(c.kv_lora_rank), static_cast<long long>(c.qk_rope_head_dim),
-                             kv_cache_bytes_per_token(c, CacheType::BF16),
-                             kv_cache_bytes_per_token(c, CacheType::F32)));
+        out.push_back(strfmt(
+            "MLA layout: %s; KV cache: %lld values per token per layer (c_kv %lld + k_rope %lld), "
+            "%zu bytes per token (bf16; %zu in f32)",
+            mla_layout_name(deepseek_->layout), static_cast<long long>(c.kv_dim()),
+            static_cast<long long>(c.kv_lora_rank), static_cast<long long>(c.qk_rope_head_dim),
+            kv_cache_bytes_per_token(c, CacheType::BF16), kv_cache_bytes_per_token(c, CacheType::F32)));
         if (c.yarn)
-            out.push_back(strfmt("YaRN: factor %g, original context %lld, mscale_all_dim %g -> softmax scale %.6f",
-                                 c.yarn_factor, static_cast<long long>(c.yarn_original_ctx), c.yarn_mscale_all_dim,
-                                 c.attn_scale()));
+            out.push_back(
+                strfmt("YaRN: factor %g, original context %lld, mscale_all_dim %g -> softmax scale %.6f",
+                       c.yarn_factor, static_cast<long long>(c.yarn_original_ctx), c.yarn_mscale_all_dim,
+                       c.attn_scale()));
         if (c.n_layer > c.n_dense_layers) {
             const bool bias = !deepseek_->layers.back().exp_probs_b.empty();
-            out.push_back(strfmt("routing: %s scores%s, top-%lld%s, weights %s x %g", 
-                                 c.score_func == ScoreFunc::Sigmoid ? "sigmoid" : "softmax",
-                                 bias ? " + selection bias" : "", static_cast<long long>(c.n_activated_experts),
-                                 c.n_expert_groups > 1
-                                     ? strfmt(" within the best %lld of %lld groups (group score: %s)",
-                                              static_cast<long long>(c.n_limited_groups),
-                                              static_cast<long long>(c.n_expert_groups), bias ? "sum of top-2" : "max")
-                                           .c_str()
-                                     : (c.groups_from_metadata ? "" : " (no group keys in the file)"),
-                                 c.norm_topk_prob ? "renormalised" : "not renormalised", c.route_scale));
+            out.push_back(
+                strfmt("routing: %s scores%s, top-%lld%s, weights %s x %g",
+                       c.score_func == ScoreFunc::Sigmoid ? "sigmoid" : "softmax",
+                       bias ? " + selection bias" : "", static_cast<long long>(c.n_activated_experts),
+                       c.n_expert_groups > 1
+                           ? strfmt(" within the best %lld of %lld groups (group score: %s)",
+                                    static_cast<long long>(c.n_limited_groups),
+                                    static_cast<long long>(c.n_expert_groups), bias ? "sum of top-2" : "max")
+                                 .c_str()
+                           : (c.groups_from_metadata ? "" : " (no group keys in the file)"),
+                       c.norm_topk_prob ? "renormalised" : "not renormalised", c.route_scale));
         }
         if (!deepseek_->mtp_tensors.empty())
-            out.push_back(strfmt("MTP: %lld next-token-prediction layer(s) kept in the file (not used for decoding)",
-                                 static_cast<long long>(c.n_nextn_layers)));
+            out.push_back(
+                strfmt("MTP: %lld next-token-prediction layer(s) kept in the file (not used for decoding)",
+                       static_cast<long long>(c.n_nextn_layers)));
     } else {
         out.push_back(strfmt("KV cache: %zu bytes per token (bf16; %zu in f32)",
-                             kv_cache_bytes_per_token(c, CacheType::BF16), kv_cache_bytes_per_token(c, CacheType::F32)));
+                             kv_cache_bytes_per_token(c, CacheType::BF16),
+                             kv_cache_bytes_per_token(c, CacheType::F32)));
     }
     return out;
 }
@@ -131,14 +136,15 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
         // An untied embedding table is read one row per token, not streamed.
         if (t.name == "token_embd.weight" && m->file_->find_tensor("output.weight")) continue;
         const bool routed = t.name.find("_exps.") != std::string::npos && c.n_routed_experts > 0;
-        m->active_weight_bytes_ +=
-            routed ? t.nbytes / static_cast<size_t>(c.n_routed_experts) * static_cast<size_t>(c.n_activated_experts)
-                   : t.nbytes;
+        m->active_weight_bytes_ += routed ? t.nbytes / static_cast<size_t>(c.n_routed_experts) *
+                                                static_cast<size_t>(c.n_activated_experts)
+                                          : t.nbytes;
     }
     m->inv_freq_ = rope_frequencies(c, m->dense_.rope_freqs);
     if (c.is_deepseek() && c.n_expert_groups == 1 && !c.groups_from_metadata && c.n_layer > c.n_dense_layers)
-        R1_LOG_INFO("%s: no expert_group_count in the metadata: routing without group limits, as the file says",
-                    path.c_str());
+        R1_LOG_INFO(
+            "%s: no expert_group_count in the metadata: routing without group limits, as the file says",
+            path.c_str());
     if (opt.prefault) prefault(*m->file_, opt.progress);
     m->load_seconds_ = now_s() - t0;
     return m;
@@ -151,7 +157,8 @@ void Model::forward(const Batch& batch, Scratch& s, float* logits) const {
     for (int64_t i = 0; i < n; i++) {
         const int32_t tok = batch.tokens[static_cast<size_t>(i)];
         if (tok < 0 || tok >= config_.n_vocab)
-            fail("token id %d is outside the vocabulary [0, %lld)", tok, static_cast<long long>(config_.n_vocab));
+            fail("token id %d is outside the vocabulary [0, %lld)", tok,
+                 static_cast<long long>(config_.n_vocab));
         const int64_t p = batch.pos[static_cast<size_t>(i)];
         const KvCache* c = batch.cache[static_cast<size_t>(i)];
         R1_ASSERT(c != nullptr);
@@ -181,8 +188,8 @@ void Model::forward_chunk(const Batch& b, int64_t begin, int64_t n, Scratch& s, 
     }
 }
 
-void Model::output_head(const Batch& b, int64_t begin, int64_t n, const float* output_norm, const MatRef& output,
-                        Scratch& s, float* logits) const {
+void Model::output_head(const Batch& b, int64_t begin, int64_t n, const float* output_norm,
+                        const MatRef& output, Scratch& s, float* logits) const {
     const int64_t d = config_.n_embd;
     int64_t n_out = 0;
     for (int64_t t = 0; t < n; t++) {

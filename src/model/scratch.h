@@ -52,11 +52,11 @@ struct Scratch {
     std::vector<uint16_t> q16;         // [threads, T*head_dim] (dense) a work item's queries in bf16
 
     // deepseek2
-    std::vector<float> qa;   // [T, q_lora]
-    std::vector<float> kva;  // [T, kv_lora + rope]
-    std::vector<float> qt;   // [T, H*(kv_lora + rope)] absorbed queries [q~_h | q_rope_h], as cache rows
+    std::vector<float> qa;       // [T, q_lora]
+    std::vector<float> kva;      // [T, kv_lora + rope]
+    std::vector<float> qt;       // [T, H*(kv_lora + rope)] absorbed queries [q~_h | q_rope_h], as cache rows
     std::vector<uint16_t> qt16;  // [T, H*(kv_lora + rope)] the same in bf16 (tokens with a bf16 cache)
-    std::vector<float> z;    // [T, H*kv_lora] weighted latents z
+    std::vector<float> z;        // [T, H*kv_lora] weighted latents z
     std::vector<int32_t> attn_tokens;    // [2T] token lists of the attention passes
     std::vector<MlaPartItem> mla_items;  // absorbed attention: items of one group of tokens
     std::vector<int32_t> mla_first;      // [T + 1] each token's first item in mla_items

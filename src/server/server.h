@@ -23,11 +23,11 @@ struct ServerOptions {
     std::string model_path;
     std::string alias;  // model name in the APIs; default: the file name without .gguf
     std::string host = "127.0.0.1";
-    int port = 8080;                   // 0: any free port (Server::start returns it)
-    int n_parallel = 4;                // sequences decoded together
-    int64_t n_ctx = 4096;              // context per sequence
-    int64_t n_batch = 512;             // max tokens per forward call
-    int64_t prefill_chunk = 128;       // prompt tokens per step while other sequences decode
+    int port = 8080;              // 0: any free port (Server::start returns it)
+    int n_parallel = 4;           // sequences decoded together
+    int64_t n_ctx = 4096;         // context per sequence
+    int64_t n_batch = 512;        // max tokens per forward call
+    int64_t prefill_chunk = 128;  // prompt tokens per step while other sequences decode
     CacheType cache_type = CacheType::BF16;
     std::string api_key;               // non-empty: every route but /health (and the page at /) needs it
     std::string chat_format;           // override of the format detected from the model's template

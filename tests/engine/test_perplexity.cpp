@@ -1,5 +1,5 @@
-// Perplexity follows llama.cpp's definition: chunks of n_ctx tokens, BOS substituted at each chunk start, only the
-// second half scored. Checked against the same computation done by hand from per-position logits.
+// Perplexity follows llama.cpp's definition: chunks of n_ctx tokens, BOS substituted at each chunk start,
+// only the second half scored. Checked against the same computation done by hand from per-position logits.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -107,8 +107,8 @@ std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
     return h;
 }
 
-// bf16 caches: the products of the bf16 values exactly (up to float summation), and the weighted sum within the
-// rounding of the weights to bf16 (2^-8 relative, at the AVX512_BF16 level).
+// bf16 caches: the products of the bf16 values exactly (up to float summation), and the weighted sum within
+// the rounding of the weights to bf16 (2^-8 relative, at the AVX512_BF16 level).
 TEST_P(AttentionAtLevel, Bf16ScoresAndWeightedSumMatchPlainLoops) {
     struct Dims {
         int64_t d, dv;
@@ -116,14 +116,15 @@ TEST_P(AttentionAtLevel, Bf16ScoresAndWeightedSumMatchPlainLoops) {
     for (const Dims dims : {Dims{12, 20}, Dims{31, 33}, Dims{64, 100}, Dims{132, 80}, Dims{576, 512}})
         for (int64_t nq : {1, 3, 4, 7})
             for (int64_t nk : {1, 5, 33, 70, 131}) {
-                const int64_t d = dims.d, dv = dims.dv, ldq = d + 16, ldk = d + 26, ldv = dv + 10, lds = nk + 3,
-                              ldo = dv + 6;
+                const int64_t d = dims.d, dv = dims.dv, ldq = d + 16, ldk = d + 26, ldv = dv + 10,
+                              lds = nk + 3, ldo = dv + 6;
                 const auto q = to_bf16(randv(nq * ldq, 1)), k = to_bf16(randv(nk * ldk, 2)),
                            v = to_bf16(randv(nk * ldv, 3));
                 const auto p = randv(nq * lds, 6);
                 const float scale = 0.37f * std::sqrt(24.0f / static_cast<float>(d));
                 const double slack = std::max(1.0, static_cast<double>(d) / 24.0);
-                std::vector<float> s(static_cast<size_t>(nq * lds), 99.0f), o(static_cast<size_t>(nq * ldo), -5.0f);
+                std::vector<float> s(static_cast<size_t>(nq * lds), 99.0f),
+                    o(static_cast<size_t>(nq * ldo), -5.0f);
                 attn_scores_bf16(q.data(), ldq, nq, k.data(), ldk, nk, d, scale, s.data(), lds, false);
                 attn_scores_bf16(q.data() + d, ldq, nq, k.data() + d, ldk, nk, 4, scale, s.data(), lds, true);
                 attn_weighted_sum_bf16(p.data(), lds, nq, nk, v.data(), ldv, dv, o.data(), ldo);
@@ -131,18 +132,20 @@ TEST_P(AttentionAtLevel, Bf16ScoresAndWeightedSumMatchPlainLoops) {
                     for (int64_t j = 0; j < nk; j++) {
                         double dot = 0;
                         for (int64_t i = 0; i < d + 4; i++)
-                            dot += static_cast<double>(bf16_to_f32(q[t * ldq + i])) * bf16_to_f32(k[j * ldk + i]);
+                            dot += static_cast<double>(bf16_to_f32(q[t * ldq + i])) *
+                                   bf16_to_f32(k[j * ldk + i]);
                         ASSERT_NEAR(s[t * lds + j], scale * dot, 2e-6 * slack) << d << " " << nq << " " << nk;
                     }
                     for (int64_t i = 0; i < dv; i++) {
                         double want = 0, mag = 0;
                         for (int64_t j = 0; j < nk; j++) {
-                            const double x = static_cast<double>(p[t * lds + j]) * bf16_to_f32(v[j * ldv + i]);
+                            const double x =
+                                static_cast<double>(p[t * lds + j]) * bf16_to_f32(v[j * ldv + i]);
                             want += x;
                             mag += std::fabs(x);
                         }
-                        ASSERT_NEAR(o[t * ldo + i], want, mag / 256 + 1e-5 * slack) << d << " " << dv << " " << nq
-                                                                                     << " " << nk;
+                        ASSERT_NEAR(o[t * ldo + i], want, mag / 256 + 1e-5 * slack)
+                            << d << " " << dv << " " << nq << " " << nk;
                     }
                     for (int64_t i = dv; i < ldo; i++) ASSERT_EQ(o[t * ldo + i], -5.0f);
                 }
@@ -159,9 +162,11 @@ TEST_P(AttentionAtLevel, Bf16ResultsDoNotDependOnTheOtherQueriesOfTheCall) {
     attn_scores_bf16(q.data(), d, nq, k.data(), d, nk, d, 0.1f, all.data(), nk, false);
     attn_weighted_sum_bf16(p.data(), nk, nq, nk, k.data(), d, dv, oall.data(), dv);
     for (int64_t t = 0; t < nq; t++) {
-        attn_scores_bf16(q.data() + t * d, d, 1, k.data() + j0 * d, d, nk - j0, d, 0.1f, one.data(), nk - j0, false);
+        attn_scores_bf16(q.data() + t * d, d, 1, k.data() + j0 * d, d, nk - j0, d, 0.1f, one.data(), nk - j0,
+                         false);
         for (int64_t j = j0; j < nk; j++)
-            ASSERT_EQ(one[static_cast<size_t>(j - j0)], all[static_cast<size_t>(t * nk + j)]) << t << " " << j;
+            ASSERT_EQ(one[static_cast<size_t>(j - j0)], all[static_cast<size_t>(t * nk + j)])
+                << t << " " << j;
         attn_weighted_sum_bf16(p.data() + t * nk, nk, 1, nk, k.data(), d, dv, oone.data(), dv);
         for (int64_t i = 0; i < dv; i++)
             ASSERT_EQ(oone[static_cast<size_t>(i)], oall[static_cast<size_t>(t * dv + i)]) << t << " " << i;

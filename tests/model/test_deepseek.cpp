@@ -254,9 +254,9 @@ TEST(DeepSeekMla, Bf16CacheStaysCloseToF32InBothFormsAtAnyThreadCount) {
             std::vector<double> d(static_cast<size_t>(n));
             for (int64_t t = 0; t < n; t++)
                 for (int64_t v = 0; v < V; v++)
-                    d[static_cast<size_t>(t)] =
-                        std::max(d[static_cast<size_t>(t)], std::fabs(static_cast<double>(exact.logits[t * V + v]) -
-                                                                      r.logits[t * V + v]));
+                    d[static_cast<size_t>(t)] = std::max(
+                        d[static_cast<size_t>(t)],
+                        std::fabs(static_cast<double>(exact.logits[t * V + v]) - r.logits[t * V + v]));
             std::sort(d.begin(), d.end());
             return d;
         };

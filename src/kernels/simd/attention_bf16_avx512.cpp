@@ -1,5 +1,5 @@
-// AVX-512 BF16 attention kernels for bf16 KV caches (contracts in kernels/attention.h; attention.cpp holds the
-// portable versions the tests compare these against). vdpbf16ps multiplies 32 bf16 pairs into 16 f32 sums
+// AVX-512 BF16 attention kernels for bf16 KV caches (contracts in kernels/attention.h; attention.cpp holds
+// the portable versions the tests compare these against). vdpbf16ps multiplies 32 bf16 pairs into 16 f32 sums
 // per instruction: twice the multiply-adds of an f32 FMA, from half the bytes.
 //   scores:       as the f32 kernel (4 queries x 4 keys, 16 accumulators), 32 columns per step; the
 //                 queries are bf16 too. Every tile shape reduces through the same hsum16 tree, so a score
@@ -100,7 +100,8 @@ R1_AVX512_INLINE void wsum_tile(const uint32_t* w, int64_t ldw, const uint16_t* 
             ph[c] = reinterpret_cast<__m512bh>(_mm512_unpackhi_epi16(x, y));
         }
         for (int a = 0; a < NQ; a++) {
-            const __m512bh wp = reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(w[a * ldw + j / 2])));
+            const __m512bh wp =
+                reinterpret_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(w[a * ldw + j / 2])));
             for (int c = 0; c < NC; c++) {
                 lo[a][c] = _mm512_dpbf16_ps(lo[a][c], pl[c], wp);
                 hi[a][c] = _mm512_dpbf16_ps(hi[a][c], ph[c], wp);
@@ -109,7 +110,8 @@ R1_AVX512_INLINE void wsum_tile(const uint32_t* w, int64_t ldw, const uint16_t* 
     }
     for (int a = 0; a < NQ; a++)
         for (int c = 0; c < NC; c++) {
-            // lanes [lo.L0 hi.L0 lo.L1 hi.L1] are columns 0..15 of the chunk, [lo.L2 hi.L2 lo.L3 hi.L3] 16..31
+            // lanes [lo.L0 hi.L0 lo.L1 hi.L1] are columns 0..15 of the chunk, [lo.L2 hi.L2 lo.L3
+            // hi.L3] 16..31
             const __m512 t0 = _mm512_shuffle_f32x4(lo[a][c], hi[a][c], _MM_SHUFFLE(1, 0, 1, 0));
             const __m512 t1 = _mm512_shuffle_f32x4(lo[a][c], hi[a][c], _MM_SHUFFLE(3, 2, 3, 2));
             const __m512 c0 = _mm512_shuffle_f32x4(t0, t0, _MM_SHUFFLE(3, 1, 2, 0));
@@ -180,7 +182,8 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
         Prefetch pf;
         if (j0 + nk < max_len && 2 * d >= ldv) {
             pf.p = reinterpret_cast<const char*>(v + (j0 + nk) * ldv);
-            pf.end = reinterpret_cast<const char*>(v + (j0 + nk + std::min(max_len - j0 - nk, kKeyBlock)) * ldv);
+            pf.end =
+                reinterpret_cast<const char*>(v + (j0 + nk + std::min(max_len - j0 - nk, kKeyBlock)) * ldv);
             const int64_t tiles = (nq + 3) / 4 * ((d + 63) / 64);
             pf.per_tile = ((pf.end - pf.p) / 64 + tiles - 1) / tiles;
         }
@@ -191,9 +194,11 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
                 for (int64_t j = 0; j < nk; j += 32) {
                     const int64_t r = nk - j;
                     const __mmask16 m0 = r >= 16 ? 0xffff : static_cast<__mmask16>((1u << r) - 1);
-                    const __mmask16 m1 = r >= 32 ? 0xffff : r > 16 ? static_cast<__mmask16>((1u << (r - 16)) - 1) : 0;
+                    const __mmask16 m1 = r >= 32  ? 0xffff
+                                         : r > 16 ? static_cast<__mmask16>((1u << (r - 16)) - 1)
+                                                  : 0;
                     const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, pa + j + 16),
-                                                          _mm512_maskz_loadu_ps(m0, pa + j));
+                                                           _mm512_maskz_loadu_ps(m0, pa + j));
                     _mm512_store_si512(w + a * ldw + j / 2, reinterpret_cast<__m512i>(b));
                 }
             }

@@ -1,6 +1,6 @@
 // Inline AVX-512 helpers shared by the AVX-512 kernel files: FP8 conversion, f32-family loads, a 16 x 8 dword
-// register transpose, a 16-vector horizontal sum. Include it after `#pragma GCC target(...)` (every function here needs AVX-512
-// F/BW/VL); everything has internal linkage.
+// register transpose, a 16-vector horizontal sum. Include it after `#pragma GCC target(...)` (every function
+// here needs AVX-512 F/BW/VL); everything has internal linkage.
 #pragma once
 
 #include <immintrin.h>
