@@ -73,9 +73,9 @@ void add_serve(CLI::App& app) {
 
         Server server(o->s);
         const int port = server.start();
-        std::fprintf(stderr, "r1 serve: listening on http://%s:%d/ (%d slots x %lld tokens)%s\n",
+        std::fprintf(stderr, "r1 serve: listening on http://%s:%d/ (%d slots x %lld tokens, %s KV cache)%s\n",
                      o->s.host.c_str(), port, o->s.n_parallel, static_cast<long long>(o->s.n_ctx),
-                     o->s.api_key.empty() ? "" : ", API key required");
+                     o->cache_type.c_str(), o->s.api_key.empty() ? "" : ", API key required");
         std::fflush(stderr);
         std::thread waiter([&server, sigs] {
             int sig = 0;

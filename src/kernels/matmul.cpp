@@ -3,6 +3,7 @@
 // matmul_ref(): the slow double-precision reference.
 #include "kernels/matmul.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -224,6 +225,105 @@ void matmul(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, i
     parallel_chunks(chunks, [&](int64_t c0, int64_t c1) {
         const int64_t r1 = c1 * rows_per_chunk < w.rows ? c1 * rows_per_chunk : w.rows;
         rowdot(w, c0 * rows_per_chunk, r1, acts, y, ldy);
+    });
+}
+
+void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
+    const SimdLevel level = simd_level();
+    bool fused = level == SimdLevel::Avx512 && n_jobs > 1;
+    for (int64_t j = 0; j < n_jobs; j++) {
+        const MatmulJob& a = jobs[j];
+        check_args(a.w, a.ldx, a.n, a.ldy, "matmul_batch");
+        if (a.n > kBatchMaxTokens || a.n > simd::avx512::kFTileMaxTokens) fused = false;
+    }
+    if (!fused) {
+        for (int64_t j = 0; j < n_jobs; j++)
+            matmul(jobs[j].w, jobs[j].x, jobs[j].ldx, jobs[j].n, jobs[j].y, jobs[j].ldy);
+        return;
+    }
+    // Activations: one quantised copy per distinct (x, ldx, n, K, partner format), packed in one buffer.
+    // (Per calling thread, reused; the worker threads see them through these references, not their own
+    // thread_local instances.)
+    thread_local std::vector<simd::Acts> acts_storage;
+    thread_local std::vector<size_t> offset_storage;
+    thread_local std::vector<uint8_t> owner_storage;
+    thread_local std::vector<int64_t> first_storage, tpc_storage;
+    thread_local ScratchBuffer batch_scratch;
+    std::vector<simd::Acts>& acts = acts_storage;
+    std::vector<size_t>& offset = offset_storage;
+    std::vector<uint8_t>& owner = owner_storage;  // 1: this job quantises its activations; 0: shares a copy
+    std::vector<int64_t>&first_chunk = first_storage, &tiles_per_chunk = tpc_storage;
+    acts.assign(static_cast<size_t>(n_jobs), simd::Acts{});
+    offset.assign(static_cast<size_t>(n_jobs), 0);
+    owner.assign(static_cast<size_t>(n_jobs), 0);
+    size_t bytes = 0;
+    for (int64_t j = 0; j < n_jobs; j++) {
+        const MatmulJob& a = jobs[j];
+        simd::Acts& s = acts[static_cast<size_t>(j)];
+        s.kind = simd::act_kind(a.w.type);
+        s.n = a.n;
+        s.K = a.w.cols;
+        s.x = a.x;
+        s.ldx = a.ldx;
+        if (s.kind == ActKind::F32) continue;
+        s.stride = s.kind == ActKind::A8 ? simd::A8Layout(s.K).stride : simd::K8Layout(s.K).stride;
+        int64_t same = -1;
+        for (int64_t i = 0; i < j && same < 0; i++) {
+            const simd::Acts& o = acts[static_cast<size_t>(i)];
+            if (o.kind == s.kind && o.x == s.x && o.ldx == s.ldx && o.n == s.n && o.K == s.K) same = i;
+        }
+        if (same >= 0) {
+            offset[static_cast<size_t>(j)] = offset[static_cast<size_t>(same)];
+        } else {
+            owner[static_cast<size_t>(j)] = 1;
+            offset[static_cast<size_t>(j)] = bytes;
+            bytes += s.stride * static_cast<size_t>(s.n);
+        }
+    }
+    uint8_t* buf = batch_scratch.get(bytes > 0 ? bytes : 64);
+    for (int64_t j = 0; j < n_jobs; j++) {
+        simd::Acts& s = acts[static_cast<size_t>(j)];
+        if (s.kind == ActKind::F32) continue;
+        uint8_t* dst = buf + offset[static_cast<size_t>(j)];
+        s.base = dst;
+        if (!owner[static_cast<size_t>(j)]) continue;
+        const simd::QuantActFn quant = quant_fn(level, s.kind);
+        for (int64_t t = 0; t < s.n; t++)
+            quant(s.x + t * s.ldx, s.K, dst + static_cast<size_t>(t) * s.stride);
+    }
+    // One list of chunks: job j owns chunks [first_chunk[j], first_chunk[j + 1]), each of whole 16-row tiles
+    // (the chunk size of matmul()).
+    constexpr int64_t tile = simd::avx512::kIntTileRows;
+    static_assert(tile == 16, "the f32 tiles and the integer tiles are both 16 rows");
+    first_chunk.assign(static_cast<size_t>(n_jobs + 1), 0);
+    tiles_per_chunk.assign(static_cast<size_t>(n_jobs), 1);
+    for (int64_t j = 0; j < n_jobs; j++) {
+        const MatmulJob& a = jobs[j];
+        const int64_t tiles = (a.w.rows + tile - 1) / tile;
+        int64_t tpc = static_cast<int64_t>((size_t{64} << 10) / (tile * a.w.row_stride)) / ((a.n + 7) / 8);
+        tpc = tpc < 1 ? 1 : tpc;
+        tiles_per_chunk[static_cast<size_t>(j)] = tpc;
+        first_chunk[static_cast<size_t>(j + 1)] =
+            first_chunk[static_cast<size_t>(j)] + (a.n == 0 ? 0 : (tiles + tpc - 1) / tpc);
+    }
+    parallel_chunks(first_chunk.back(), [&](int64_t c0, int64_t c1) {
+        int64_t j = 0;
+        while (first_chunk[static_cast<size_t>(j + 1)] <= c0) j++;
+        for (int64_t c = c0; c < c1; j++) {
+            const int64_t end = std::min(c1, first_chunk[static_cast<size_t>(j + 1)]);
+            if (end <= c) continue;
+            const MatmulJob& a = jobs[j];
+            const int64_t rows_per_chunk = tiles_per_chunk[static_cast<size_t>(j)] * tile;
+            const int64_t r0 = (c - first_chunk[static_cast<size_t>(j)]) * rows_per_chunk;
+            const int64_t r1 =
+                std::min(a.w.rows, (end - first_chunk[static_cast<size_t>(j)]) * rows_per_chunk);
+            const simd::Acts& s = acts[static_cast<size_t>(j)];
+            if (s.kind != ActKind::F32)
+                simd::avx512::matmul_int(a.w, r0, r1, s, a.y, a.ldy);
+            else
+                simd::avx512::matmul_f_tiles(a.w, r0, r1, s, a.y, a.ldy);
+            c = end;
+        }
     });
 }
 

@@ -54,6 +54,22 @@ inline void matvec(const MatRef& w, const float* x, float* y) {
     matmul(w, x, w.cols, 1, y, w.rows);
 }
 
+// Several products in one parallel pass: Y_j = X_j W_j^T for every job. Each Y_j equals what matmul() gives,
+// bit for bit. At the AVX-512 level with at most kBatchMaxTokens tokens per job, the jobs' row chunks form
+// one work list (one parallel region instead of one per matrix: the threads do not wait for each other
+// between matrices, and the region's start-up cost is paid once; decode runs many small products, e.g. the
+// experts of a MoE layer), and jobs with the same X share one activation quantisation. Otherwise it calls
+// matmul() per job.
+struct MatmulJob {
+    MatRef w;
+    const float* x = nullptr;
+    int64_t ldx = 0, n = 0;
+    float* y = nullptr;
+    int64_t ldy = 0;
+};
+constexpr int64_t kBatchMaxTokens = 8;
+void matmul_batch(const MatmulJob* jobs, int64_t n_jobs);
+
 // Reference: dequantise each row (tensor/quant.h) and accumulate in double. Slow; for tests.
 void matmul_ref(const MatRef& w, const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
 

@@ -47,9 +47,10 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
 
         // ---- attention ----
         rms_norm_rows(s.xb.data(), d, s.x.data(), d, L.attn_norm.data(), n, d, c.rms_eps);
-        matmul(L.wq, s.xb.data(), d, n, s.q.data(), qd);
-        matmul(L.wk, s.xb.data(), d, n, s.k.data(), kvd);
-        matmul(L.wv, s.xb.data(), d, n, s.v.data(), kvd);
+        const MatmulJob qkv[] = {{L.wq, s.xb.data(), d, n, s.q.data(), qd},
+                                 {L.wk, s.xb.data(), d, n, s.k.data(), kvd},
+                                 {L.wv, s.xb.data(), d, n, s.v.data(), kvd}};
+        matmul_batch(qkv, 3);  // one pass (kernels/matmul.h)
         add_bias_rows(s.q.data(), qd, L.bq, n);
         add_bias_rows(s.k.data(), kvd, L.bk, n);
         add_bias_rows(s.v.data(), kvd, L.bv, n);
@@ -102,8 +103,9 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
 
         // ---- feed-forward (SwiGLU) ----
         rms_norm_rows(s.xb.data(), d, s.x.data(), d, L.ffn_norm.data(), n, d, c.rms_eps);
-        matmul(L.w_gate, s.xb.data(), d, n, s.gate.data(), ff);
-        matmul(L.w_up, s.xb.data(), d, n, s.up.data(), ff);
+        const MatmulJob gate_up[] = {{L.w_gate, s.xb.data(), d, n, s.gate.data(), ff},
+                                     {L.w_up, s.xb.data(), d, n, s.up.data(), ff}};
+        matmul_batch(gate_up, 2);
         parallel_for(n, [&](int64_t t0, int64_t t1) {
             for (int64_t t = t0; t < t1; t++)
                 silu_mul(s.gate.data() + t * ff, s.gate.data() + t * ff, s.up.data() + t * ff, ff);

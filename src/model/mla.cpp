@@ -75,15 +75,18 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
     const float scale = c.attn_scale();
 
     // ---- projections ----
+    // (the products of xb in one pass: kernels/matmul.h)
+    const MatmulJob kv_a{L.wkv_a, xb, d, n, s.kva.data(), D.kvl + D.rope};
     if (c.q_lora_rank > 0) {
-        matmul(L.wq_a, xb, d, n, s.qa.data(), c.q_lora_rank);
+        const MatmulJob jobs[] = {{L.wq_a, xb, d, n, s.qa.data(), c.q_lora_rank}, kv_a};
+        matmul_batch(jobs, 2);
         rms_norm_rows(s.qa.data(), c.q_lora_rank, s.qa.data(), c.q_lora_rank, L.q_a_norm.data(), n,
                       c.q_lora_rank, c.rms_eps);
         matmul(L.wq_b, s.qa.data(), c.q_lora_rank, n, s.q.data(), qd);
     } else {
-        matmul(L.wq, xb, d, n, s.q.data(), qd);
+        const MatmulJob jobs[] = {{L.wq, xb, d, n, s.q.data(), qd}, kv_a};
+        matmul_batch(jobs, 2);
     }
-    matmul(L.wkv_a, xb, d, n, s.kva.data(), D.kvl + D.rope);
 
     // ---- RoPE on q_rope (every head) and on the shared k^R; cache [c^KV | k^R] ----
     parallel_region([&](int ith, int nth) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/error.h"
 #include "base/parallel.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
@@ -36,7 +37,8 @@ RouterParams router_params(const ModelConfig& c, const DeepSeekLayerWeights& L) 
     return p;
 }
 
-RouteMargins route_token(const RouterParams& p, const float* logits, float* tmp, int32_t* ids, float* weights) {
+RouteMargins route_token(const RouterParams& p, const float* logits, float* tmp, int32_t* ids,
+                         float* weights) {
     const int64_t E = p.n_experts;
     float* s = tmp;        // scores
     float* sel = tmp + E;  // selection scores
@@ -62,8 +64,10 @@ RouteMargins route_token(const RouterParams& p, const float* logits, float* tmp,
             if (p.bias) {  // V3 noaux_tc: sum of the two best
                 float a = kNegInf, b = kNegInf;
                 for (int64_t i = 0; i < gs; i++) {
-                    if (v[i] > a) b = a, a = v[i];
-                    else if (v[i] > b) b = v[i];
+                    if (v[i] > a)
+                        b = a, a = v[i];
+                    else if (v[i] > b)
+                        b = v[i];
                 }
                 gscore[g] = gs >= 2 ? a + b : a;
             } else {  // V2 group_limited_greedy: the best one
@@ -114,8 +118,83 @@ void swiglu_ffn(const MatRef& w_gate, const MatRef& w_up, const MatRef& w_down, 
     matmul(w_down, gate, ff, n, out, d);
 }
 
-void moe_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t layer, const float* xb, int64_t n,
-                 Scratch& s, float* out, int64_t batch_offset) {
+namespace {
+
+// The tokens routed to expert e (and their gate weights), into s.ex_tokens / s.ex_w from index `at`; returns
+// how many.
+int64_t gather_expert(Scratch& s, int64_t n, int64_t K, int64_t e, int64_t at) {
+    int64_t ne = 0;
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t k = 0; k < K; k++)
+            if (s.sel[static_cast<size_t>(t * K + k)] == e) {
+                s.ex_tokens[static_cast<size_t>(at + ne)] = static_cast<int32_t>(t);
+                s.ex_w[static_cast<size_t>(at + ne)] = s.sel_w[static_cast<size_t>(t * K + k)];
+                ne++;
+            }
+    return ne;
+}
+
+// Shared and routed experts of n tokens (n * K <= s.ex_rows) with two matmul_batch calls. Expert e's rows
+// of ex_x / ex_g / ex_u / ex_y start at its first gathered token.
+void moe_batched(const DeepSeekLayerWeights& L, const float* xb, int64_t n, int64_t K, int64_t d, Scratch& s,
+                 float* out) {
+    const int64_t E = static_cast<int64_t>(L.gate_exps.size());
+    const int64_t ff = L.gate_exps.empty() ? 0 : L.gate_exps[0].rows;
+    const bool shared = L.gate_shexp.rows > 0;
+    const int64_t sff = L.gate_shexp.rows;
+    std::vector<MatmulJob>& jobs = s.mm_jobs;
+    std::vector<int64_t>& first = s.ex_first;  // [E + 1] each expert's first gathered row
+    jobs.clear();
+    int64_t rows = 0;
+    for (int64_t e = 0; e < E; e++) {
+        first[static_cast<size_t>(e)] = rows;
+        rows += gather_expert(s, n, K, e, rows);
+    }
+    first[static_cast<size_t>(E)] = rows;
+    // ---- gate and up ----
+    if (shared) {
+        jobs.push_back({L.gate_shexp, xb, d, n, s.gate.data(), sff});
+        jobs.push_back({L.up_shexp, xb, d, n, s.up.data(), sff});
+    }
+    for (int64_t e = 0; e < E; e++) {
+        const int64_t r0 = first[static_cast<size_t>(e)], ne = first[static_cast<size_t>(e + 1)] - r0;
+        if (ne == 0) continue;
+        const float* x_in = xb;
+        if (n > 1) {
+            for (int64_t i = 0; i < ne; i++)
+                std::copy_n(xb + s.ex_tokens[static_cast<size_t>(r0 + i)] * d, d,
+                            s.ex_x.data() + (r0 + i) * d);
+            x_in = s.ex_x.data() + r0 * d;
+        }
+        jobs.push_back({L.gate_exps[static_cast<size_t>(e)], x_in, d, ne, s.ex_g.data() + r0 * ff, ff});
+        jobs.push_back({L.up_exps[static_cast<size_t>(e)], x_in, d, ne, s.ex_u.data() + r0 * ff, ff});
+    }
+    matmul_batch(jobs.data(), static_cast<int64_t>(jobs.size()));
+    // ---- SwiGLU ----
+    for (int64_t t = 0; shared && t < n; t++)
+        silu_mul(s.gate.data() + t * sff, s.gate.data() + t * sff, s.up.data() + t * sff, sff);
+    for (int64_t r = 0; r < rows; r++)
+        silu_mul(s.ex_g.data() + r * ff, s.ex_g.data() + r * ff, s.ex_u.data() + r * ff, ff);
+    // ---- down ----
+    jobs.clear();
+    if (shared) jobs.push_back({L.down_shexp, s.gate.data(), sff, n, out, d});
+    for (int64_t e = 0; e < E; e++) {
+        const int64_t r0 = first[static_cast<size_t>(e)], ne = first[static_cast<size_t>(e + 1)] - r0;
+        if (ne > 0)
+            jobs.push_back({L.down_exps[static_cast<size_t>(e)], s.ex_g.data() + r0 * ff, ff, ne,
+                            s.ex_y.data() + r0 * d, d});
+    }
+    matmul_batch(jobs.data(), static_cast<int64_t>(jobs.size()));
+    if (!shared) std::fill(out, out + n * d, 0.0f);
+    for (int64_t r = 0; r < rows; r++)  // expert by expert, as the per-expert path adds them
+        axpy_f32(out + s.ex_tokens[static_cast<size_t>(r)] * d, s.ex_w[static_cast<size_t>(r)],
+                 s.ex_y.data() + r * d, d);
+}
+
+}  // namespace
+
+void moe_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t layer, const float* xb,
+                 int64_t n, Scratch& s, float* out, int64_t batch_offset) {
     const int64_t d = c.n_embd, E = c.n_routed_experts, K = c.n_activated_experts;
     // 1. route every token
     matmul(L.gate_inp, xb, d, n, s.router.data(), E);
@@ -123,8 +202,8 @@ void moe_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
     parallel_region([&](int ith, int nth) {
         float* tmp = s.route_tmp.data() + static_cast<size_t>(ith) * static_cast<size_t>(2 * E);
         for (int64_t t = ith; t < n; t += nth) {
-            const RouteMargins m = route_token(rp, s.router.data() + t * E, tmp, s.sel.data() + t * K,
-                                               s.sel_w.data() + t * K);
+            const RouteMargins m =
+                route_token(rp, s.router.data() + t * E, tmp, s.sel.data() + t * K, s.sel_w.data() + t * K);
             if (s.routing_trace) {
                 RoutingRecord r;
                 r.layer = layer;
@@ -139,23 +218,22 @@ void moe_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
         }
     });
 
+    // Few rows in all (decode): every expert's products in two batched passes (kernels/matmul.h), gate and up
+    // of all experts, then all the down projections; the same products and the same order of additions as the
+    // per-expert path below, so both give the same bits.
+    if (n * K <= s.ex_rows && n <= kBatchMaxTokens) {
+        moe_batched(L, xb, n, K, d, s, out);
+        return;
+    }
     // 2. shared experts on every token (they write `out` first)
     if (L.gate_shexp.rows > 0) {
         swiglu_ffn(L.gate_shexp, L.up_shexp, L.down_shexp, xb, n, d, s.gate.data(), s.up.data(), out);
     } else {
         std::fill(out, out + n * d, 0.0f);
     }
-
     // 3. routed experts: gather the tokens of each expert, one batched FFN per expert, scatter-add
     for (int64_t e = 0; e < E; e++) {
-        int64_t ne = 0;
-        for (int64_t t = 0; t < n; t++)
-            for (int64_t k = 0; k < K; k++)
-                if (s.sel[static_cast<size_t>(t * K + k)] == e) {
-                    s.ex_tokens[static_cast<size_t>(ne)] = static_cast<int32_t>(t);
-                    s.ex_w[static_cast<size_t>(ne)] = s.sel_w[static_cast<size_t>(t * K + k)];
-                    ne++;
-                }
+        const int64_t ne = gather_expert(s, n, K, e, 0);
         if (ne == 0) continue;
         const float* x_in = xb;
         if (n > 1) {

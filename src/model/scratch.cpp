@@ -58,10 +58,14 @@ Scratch::Scratch(const ModelConfig& c, int64_t max_tokens_, int64_t max_ctx_)
     sel_w.resize(sz(T, K));
     ex_tokens.resize(sz(T, K));
     ex_w.resize(sz(T, K));
-    ex_x.resize(sz(T, d));
-    ex_y.resize(sz(T, d));
-    ex_g.resize(sz(T, c.moe_inter_dim));
-    ex_u.resize(sz(T, c.moe_inter_dim));
+    ex_rows = std::min(T, kBatchMaxTokens) * K;
+    const int64_t ex = std::max(T, ex_rows);
+    ex_x.resize(sz(ex, d));
+    ex_y.resize(sz(ex, d));
+    ex_g.resize(sz(ex, c.moe_inter_dim));
+    ex_u.resize(sz(ex, c.moe_inter_dim));
+    ex_first.resize(sz(E + 1, 1));
+    mm_jobs.reserve(sz(2 * (E + 2), 1));
     route_tmp.resize(sz(n_threads, 2 * E));
 }
 

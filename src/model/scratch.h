@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/matmul.h"
 #include "model/attention_plan.h"
 #include "model/config.h"
 
@@ -67,10 +68,13 @@ struct Scratch {
     std::vector<float> router;           // [T, E]
     std::vector<int32_t> sel;            // [T, K]
     std::vector<float> sel_w;            // [T, K]
-    std::vector<int32_t> ex_tokens;      // [T*K] tokens routed to one expert
+    std::vector<int32_t> ex_tokens;      // [T*K] tokens routed to one expert (batched path: to each in turn)
     std::vector<float> ex_w;             // [T*K]
-    std::vector<float> ex_x, ex_y;       // [T, d]
-    std::vector<float> ex_g, ex_u;       // [T, moe_inter]
+    std::vector<float> ex_x, ex_y;       // [max(T, ex_rows), d]
+    std::vector<float> ex_g, ex_u;       // [max(T, ex_rows), moe_inter]
+    int64_t ex_rows = 0;                 // routed rows (tokens x experts) the batched decode path holds
+    std::vector<int64_t> ex_first;       // [E + 1] batched path: each expert's first row
+    std::vector<MatmulJob> mm_jobs;      // batched path: the products of one pass
     std::vector<float> route_tmp;        // [threads, 2*E]
     std::vector<RoutingRecord>* routing_trace = nullptr;  // tests: record every routing decision
 };

@@ -330,6 +330,47 @@ TEST(Matmul, ThreadCountDoesNotChangeResults) {
     set_num_threads(saved);
 }
 
+// matmul_batch runs many products in one pass; each result must equal matmul()'s bit for bit: mixed weight
+// types and partner formats, shared and separate inputs, 1 to 8 tokens (and 9, which takes the fallback), row
+// counts that are not whole tiles, strided outputs, at every level and thread count.
+TEST(Matmul, BatchEqualsOneCallPerMatrix) {
+    LevelGuard guard;
+    const int saved = num_threads();
+    const int64_t cols = 512;
+    std::vector<Weights> ws;
+    const DType types[] = {DType::Q4_K, DType::Q8_0, DType::Q6_K, DType::F32,
+                           DType::Q4_K, DType::F16,  DType::Q5_0};
+    const int64_t rows[] = {37, 300, 16, 50, 129, 33, 64};
+    for (size_t i = 0; i < std::size(types); i++) ws.push_back(make_weights(types[i], rows[i], cols, 40 + i));
+    const std::vector<float> shared = make_acts(9, cols, cols + 8, 50),
+                             own = make_acts(9 * 7, cols, cols, 51);
+    for (int64_t n : {1, 3, 8, 9})
+        for (int threads : {1, 2, 3})
+            for (SimdLevel lv : levels()) {
+                set_simd_level(lv);
+                set_num_threads(threads);
+                std::vector<MatmulJob> jobs;
+                std::vector<std::vector<float>> got, want;
+                for (size_t i = 0; i < ws.size(); i++) {
+                    const int64_t ldy = rows[i] + 3;
+                    got.emplace_back(static_cast<size_t>(n * ldy), -1.0f);
+                    want.emplace_back(static_cast<size_t>(n * ldy), -1.0f);
+                    // jobs 0, 1, 4 and 5 share one input; the others have their own
+                    const bool share = i == 0 || i == 1 || i == 4 || i == 5;
+                    const float* x = share ? shared.data() : own.data() + i * 9 * cols;
+                    const int64_t ldx = share ? cols + 8 : cols;
+                    jobs.push_back({ws[i].m, x, ldx, n, got.back().data(), ldy});
+                    matmul(ws[i].m, x, ldx, n, want.back().data(), ldy);
+                }
+                matmul_batch(jobs.data(), static_cast<int64_t>(jobs.size()));
+                for (size_t i = 0; i < ws.size(); i++)
+                    ASSERT_EQ(std::memcmp(got[i].data(), want[i].data(), got[i].size() * 4), 0)
+                        << "job " << i << " (" << dtype_name(types[i]) << ") n " << n << " threads "
+                        << threads << " " << simd_level_str(lv);
+            }
+    set_num_threads(saved);
+}
+
 TEST(Matmul, RejectsBadInput) {
     std::vector<uint8_t> data(1024);
     MatRef w{DType::I32, 4, 8, data.data(), 32};

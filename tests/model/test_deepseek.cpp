@@ -224,6 +224,20 @@ TEST(DeepSeekMla, AbsorbedFormCombinesKeyBlocksExactlyAtAnyThreadCount) {
     EXPECT_EQ(one.logits, three.logits) << "the absorbed form depends on the thread count or the chunking";
 }
 
+// Decode runs the experts of a layer through matmul_batch (few tokens), prefill one expert at a time: the
+// same products and additions, so with the absorbed form (whose attention does not depend on the batch
+// either) the logits are the same bits whatever the chunking.
+TEST(DeepSeekMoe, BatchedDecodeEqualsPerExpertPrefill) {
+    for (const char* file : {"models/v3-groups-legacy.gguf", "models/v2lite-mla.gguf"}) {
+        auto m = Model::load(kDir + file, {.prefault = false, .progress = false});
+        std::vector<int32_t> ids;
+        for (int i = 0; i < 40; i++) ids.push_back((i * 37 + 11) % static_cast<int>(m->config().n_vocab));
+        const ModelRun prefill = run_model(*m, ids, MlaMode::Absorbed, 256);
+        EXPECT_EQ(prefill.logits, run_model(*m, ids, MlaMode::Absorbed, 1).logits) << file;
+        EXPECT_EQ(prefill.logits, run_model(*m, ids, MlaMode::Absorbed, 5).logits) << file;
+    }
+}
+
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
     double d = 0;
     for (size_t i = 0; i < a.size(); i++) d = std::max(d, std::fabs(static_cast<double>(a[i]) - b[i]));
