@@ -1,6 +1,7 @@
 // Generation sessions on a tiny random model with the real DeepSeek-V3 tokenizer: determinism, KV-cache reuse
 // across turns (must equal a fresh run), stop strings, limits, cancellation and context overflow.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -13,7 +14,7 @@ namespace r1 {
 namespace {
 
 class GenerateTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         const std::string tok_dir = std::string(R1_ASSETS_DIR) + "/deepseek_v3";
         if (!std::filesystem::exists(tok_dir + "/tokenizer.json")) return;
@@ -21,7 +22,8 @@ protected:
         RandomModelSpec s;
         s.arch = "qwen2";
         s.n_embd = 64, s.n_layer = 2, s.n_head = 4, s.n_head_kv = 2, s.n_ff = 128, s.seed = 5;
-        path_ = ::testing::TempDir() + "/r1_generate_test.gguf";
+        // per process: ctest runs the tests of this suite as separate processes, two at a time
+        path_ = ::testing::TempDir() + "/r1_generate_test_" + std::to_string(::getpid()) + ".gguf";
         write_random_model(s, tok_, path_);
         model_ = Model::load(path_, {.prefault = false, .progress = false}).release();
     }
@@ -31,7 +33,8 @@ protected:
         if (!path_.empty()) std::filesystem::remove(path_);
     }
     void SetUp() override {
-        if (!model_) GTEST_SKIP() << "tokenizer assets missing (run scripts/fetch-assets.sh)";
+        if (!tok_) GTEST_SKIP() << "tokenizer assets missing (run scripts/fetch-assets.sh)";
+        ASSERT_NE(model_, nullptr) << "the test model could not be written or loaded";
     }
     static GenerateParams greedy(int64_t n) {
         GenerateParams p;
@@ -99,7 +102,8 @@ TEST_F(GenerateTest, StopStringEndsTheTextBeforeIt) {
 TEST_F(GenerateTest, CallbackCanCancelAndLimitsAreEnforced) {
     Session s(*model_, *tok_, 32);
     int pieces = 0;
-    const GenerateResult r = s.generate(ids("Hello"), greedy(20), [&](const std::string&) { return ++pieces < 3; });
+    const GenerateResult r =
+        s.generate(ids("Hello"), greedy(20), [&](const std::string&) { return ++pieces < 3; });
     EXPECT_EQ(r.finish, FinishReason::Cancelled);
     EXPECT_EQ(pieces, 3);
     // The context (32) fills before max_tokens (100).

@@ -1,6 +1,7 @@
 // Perplexity follows llama.cpp's definition: chunks of n_ctx tokens, BOS substituted at each chunk start,
 // only the second half scored. Checked against the same computation done by hand from per-position logits.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 
@@ -18,7 +19,7 @@ TEST(Perplexity, MatchesTheDefinitionComputedByHand) {
     spec.arch = "llama";
     spec.n_vocab = 300;
     spec.n_embd = 32, spec.n_layer = 2, spec.n_head = 4, spec.n_head_kv = 2, spec.n_ff = 64, spec.seed = 9;
-    const std::string path = ::testing::TempDir() + "/r1_ppl.gguf";
+    const std::string path = ::testing::TempDir() + "/r1_ppl_" + std::to_string(::getpid()) + ".gguf";
     write_random_model(spec, nullptr, path);
     auto m = Model::load(path, {.prefault = false, .progress = false});
     const ModelConfig& c = m->config();

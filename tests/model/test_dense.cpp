@@ -2,6 +2,7 @@
 // this file, plus the invariants the engine relies on: a prompt run as one batch gives the same logits as the
 // same tokens decoded one by one, and sequences batched together do not see each other.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -19,7 +20,8 @@ namespace r1 {
 namespace {
 
 std::string tmp_path(const std::string& name) {
-    return ::testing::TempDir() + "/r1_model_" + name + ".gguf";
+    // (ctest runs each test in its own process, two at a time: several tests write a model of the same name)
+    return ::testing::TempDir() + "/r1_model_" + name + "_" + std::to_string(::getpid()) + ".gguf";
 }
 
 RandomModelSpec small_spec(const std::string& arch, const std::string& quant) {
