@@ -6,6 +6,9 @@
 //   gemm/<type>/<shape>/threads:N     n = 512 (prefill). Counter GFLOP/s = 2 * rows * cols * n per second.
 //   batch/<type>/<shape>/n:K/threads:N  n = 2..16 (batched decode of K sequences), weights from DRAM as for
 //                                     matvec. Counter x1 = time / time of n = 1 (same type and shape).
+//   experts/<type>/<calls|batch>/threads:N  one token through 12 matrices of 1408 x 2048 (the gate and up of
+//                                     six DeepSeek-V3-shaped experts): 12 matmul() calls, or one
+//                                     matmul_batch(). Counter GB/s as for matvec.
 // Set R1_SIMD=scalar|avx2|avx512 to compare levels. Side-by-side numbers against ggml: bench/ggml-compare/.
 #include <benchmark/benchmark.h>
 
@@ -74,6 +77,33 @@ void run(benchmark::State& state, DType type, Shape sh, int64_t n, int threads) 
     state.SetLabel(simd_level_name());
 }
 
+void experts(benchmark::State& state, DType type, bool batched, int threads) {
+    set_num_threads(threads);
+    constexpr int64_t rows = 1408, cols = 2048, mats = 12;
+    const size_t rb = row_bytes(type, cols), mat_bytes = rb * static_cast<size_t>(rows);
+    const int copies = static_cast<int>((size_t{256} << 20) / (mat_bytes * mats) + 1);  // from DRAM
+    const std::vector<uint8_t> w = make_weights(type, rows * mats, cols, copies);
+    std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows * mats));
+    Rng rng(3);
+    for (auto& f : x) f = rng.normal();
+    std::vector<MatmulJob> jobs(static_cast<size_t>(mats));
+    int c = 0;
+    for (auto _ : state) {
+        for (int64_t i = 0; i < mats; i++) {
+            const MatRef m{type, rows, cols, w.data() + (static_cast<size_t>(c) * mats + i) * mat_bytes, rb};
+            jobs[static_cast<size_t>(i)] = {m, x.data(), cols, 1, y.data() + i * rows, rows};
+            if (!batched) matmul(m, x.data(), cols, 1, y.data() + i * rows, rows);
+        }
+        if (batched) matmul_batch(jobs.data(), mats);
+        benchmark::DoNotOptimize(y.data());
+        c = (c + 1) % copies;
+    }
+    state.counters["GB/s"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(mat_bytes * mats) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.SetLabel(simd_level_name());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,11 +111,20 @@ int main(int argc, char** argv) {
     const DType others[] = {DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0,
                             DType::Q5_1, DType::Q5_K, DType::Q2_K, DType::Q3_K, DType::Q8_0};
     for (int threads : {1, 2}) {
+        for (DType t : {DType::Q4_K, DType::Q8_0})
+            for (bool batched : {false, true}) {
+                std::string name = std::string("experts/") + dtype_name(t) + (batched ? "/batch" : "/calls") +
+                                   "/threads:" + std::to_string(threads);
+                benchmark::RegisterBenchmark(name.c_str(), experts, t, batched, threads)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMicrosecond)
+                    ->MinTime(0.3);
+            }
         for (DType t : {DType::Q4_K, DType::Q6_K, DType::Q8_0, DType::Q4_0, DType::Q5_K, DType::F16})
             for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{8}, int64_t{16}}) {
                 const Shape sh = kShapes[1];
-                std::string name = std::string("batch/") + dtype_name(t) + "/" + sh.name + "/n:" + std::to_string(n) +
-                                   "/threads:" + std::to_string(threads);
+                std::string name = std::string("batch/") + dtype_name(t) + "/" + sh.name +
+                                   "/n:" + std::to_string(n) + "/threads:" + std::to_string(threads);
                 benchmark::RegisterBenchmark(name.c_str(), run, t, sh, n, threads)
                     ->UseRealTime()
                     ->Unit(benchmark::kMillisecond)
