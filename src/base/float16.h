@@ -67,6 +67,11 @@ inline uint16_t f32_to_bf16(float f) {
     return static_cast<uint16_t>((u + 0x7fff + ((u >> 16) & 1)) >> 16);
 }
 
+// n values rounded to bf16 (a KV-cache row, the queries scored against one).
+inline void f32_to_bf16_row(const float* src, uint16_t* dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = f32_to_bf16(src[i]);
+}
+
 inline float fp8_e4m3_to_f32(uint8_t b) {
     uint32_t sign = b >> 7, exp = (b >> 3) & 0xf, man = b & 7;
     float v;

@@ -64,18 +64,22 @@ simd::RowdotFn rowdot_fn(SimdLevel level) {
     return level == SimdLevel::Avx2 ? simd::avx2::rowdot : simd::scalar::rowdot;
 }
 
-// Splits rows [0, w.rows) into chunks of whole 16-row tiles for parallel_chunks: about 64 KB of weights for
-// one token, fewer rows as n grows (the work per row grows with n), so that the threads finish together.
+// Rows [0, w.rows) go to parallel_chunks as chunks of whole 16-row tiles: about 64 KB of weights for one
+// token, fewer rows as n grows (the work per row grows with n), so that the threads finish together.
+int64_t tiles_per_chunk(const MatRef& w, int64_t n) {
+    constexpr int64_t tile = simd::avx512::kIntTileRows;
+    const int64_t t = static_cast<int64_t>((size_t{64} << 10) / (tile * w.row_stride)) / ((n + 7) / 8);
+    return t < 1 ? 1 : t;
+}
+
 template <typename F>
 void run_tile_chunks(const MatRef& w, int64_t n, F&& fn) {
     constexpr int64_t tile = simd::avx512::kIntTileRows;
     const int64_t tiles = (w.rows + tile - 1) / tile;
-    int64_t tiles_per_chunk =
-        static_cast<int64_t>((size_t{64} << 10) / (tile * w.row_stride)) / ((n + 7) / 8);
-    tiles_per_chunk = tiles_per_chunk < 1 ? 1 : tiles_per_chunk;
-    const int64_t chunks = (tiles + tiles_per_chunk - 1) / tiles_per_chunk;
+    const int64_t tpc = tiles_per_chunk(w, n);
+    const int64_t chunks = (tiles + tpc - 1) / tpc;
     parallel_chunks(chunks, [&](int64_t c0, int64_t c1) {
-        const int64_t r0 = c0 * tiles_per_chunk * tile, r1 = c1 * tiles_per_chunk * tile;
+        const int64_t r0 = c0 * tpc * tile, r1 = c1 * tpc * tile;
         fn(r0, r1 < w.rows ? r1 : w.rows);
     });
 }
@@ -252,7 +256,7 @@ void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
     std::vector<simd::Acts>& acts = acts_storage;
     std::vector<size_t>& offset = offset_storage;
     std::vector<uint8_t>& owner = owner_storage;  // 1: this job quantises its activations; 0: shares a copy
-    std::vector<int64_t>&first_chunk = first_storage, &tiles_per_chunk = tpc_storage;
+    std::vector<int64_t>&first_chunk = first_storage, &job_tiles_per_chunk = tpc_storage;
     acts.assign(static_cast<size_t>(n_jobs), simd::Acts{});
     offset.assign(static_cast<size_t>(n_jobs), 0);
     owner.assign(static_cast<size_t>(n_jobs), 0);
@@ -296,13 +300,12 @@ void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
     constexpr int64_t tile = simd::avx512::kIntTileRows;
     static_assert(tile == 16, "the f32 tiles and the integer tiles are both 16 rows");
     first_chunk.assign(static_cast<size_t>(n_jobs + 1), 0);
-    tiles_per_chunk.assign(static_cast<size_t>(n_jobs), 1);
+    job_tiles_per_chunk.assign(static_cast<size_t>(n_jobs), 1);
     for (int64_t j = 0; j < n_jobs; j++) {
         const MatmulJob& a = jobs[j];
         const int64_t tiles = (a.w.rows + tile - 1) / tile;
-        int64_t tpc = static_cast<int64_t>((size_t{64} << 10) / (tile * a.w.row_stride)) / ((a.n + 7) / 8);
-        tpc = tpc < 1 ? 1 : tpc;
-        tiles_per_chunk[static_cast<size_t>(j)] = tpc;
+        const int64_t tpc = tiles_per_chunk(a.w, a.n);
+        job_tiles_per_chunk[static_cast<size_t>(j)] = tpc;
         first_chunk[static_cast<size_t>(j + 1)] =
             first_chunk[static_cast<size_t>(j)] + (a.n == 0 ? 0 : (tiles + tpc - 1) / tpc);
     }
@@ -313,7 +316,7 @@ void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
             const int64_t end = std::min(c1, first_chunk[static_cast<size_t>(j + 1)]);
             if (end <= c) continue;
             const MatmulJob& a = jobs[j];
-            const int64_t rows_per_chunk = tiles_per_chunk[static_cast<size_t>(j)] * tile;
+            const int64_t rows_per_chunk = job_tiles_per_chunk[static_cast<size_t>(j)] * tile;
             const int64_t r0 = (c - first_chunk[static_cast<size_t>(j)]) * rows_per_chunk;
             const int64_t r1 =
                 std::min(a.w.rows, (end - first_chunk[static_cast<size_t>(j)]) * rows_per_chunk);

@@ -84,8 +84,7 @@ void Model::forward_dense_chunk(const Batch& b, int64_t begin, int64_t n, Scratc
                 if (cache.type() == CacheType::BF16) {  // [K | V] rows of bf16; the queries rounded to match
                     uint16_t* q16 =
                         s.q16.data() + static_cast<size_t>(ith) * static_cast<size_t>(s.max_tokens * hd);
-                    for (int64_t u = 0; u < a.nq; u++)
-                        for (int64_t i = 0; i < hd; i++) q16[u * hd + i] = f32_to_bf16(q[u * qd + i]);
+                    for (int64_t u = 0; u < a.nq; u++) f32_to_bf16_row(q + u * qd, q16 + u * hd, hd);
                     const uint16_t* keys = cache.bf16_row(l, 0) + kh * hd;
                     attn_scores_bf16(q16, hd, a.nq, keys, row, a.n_kv, hd, scale, scores, a.n_kv, false);
                     attn_softmax_rows(scores, a.n_kv, a.nq, lens, a.n_kv);

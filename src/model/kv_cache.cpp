@@ -51,7 +51,7 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t offset, const float* src
     if (type_ == CacheType::F32) {
         std::copy_n(src, n, f32_.data() + at);
     } else {
-        for (int64_t i = 0; i < n; i++) bf16_[at + static_cast<size_t>(i)] = f32_to_bf16(src[i]);
+        f32_to_bf16_row(src, bf16_.data() + at, n);
     }
 }
 

@@ -147,10 +147,8 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                 float* qt = s.qt.data() + (t * D.H + h) * D.row;
                 matvec(L.wk_absorb.head(h), qh, qt);
                 std::copy_n(qh + D.nope, D.rope, qt + D.kvl);
-                if (ch.caches[t]->type() == CacheType::BF16) {
-                    uint16_t* q16 = s.qt16.data() + (t * D.H + h) * D.row;
-                    for (int64_t i = 0; i < D.row; i++) q16[i] = f32_to_bf16(qt[i]);
-                }
+                if (ch.caches[t]->type() == CacheType::BF16)
+                    f32_to_bf16_row(qt, s.qt16.data() + (t * D.H + h) * D.row, D.row);
             }
         });
         const int64_t part_head = D.kvl + 2;  // [z | m | l]

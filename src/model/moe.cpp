@@ -4,7 +4,6 @@
 #include <cmath>
 #include <limits>
 
-#include "base/error.h"
 #include "base/parallel.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
