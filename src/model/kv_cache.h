@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/huge_pages.h"
 #include "model/config.h"
 
 namespace r1 {
@@ -46,8 +47,10 @@ class KvCache {
     }
     int64_t n_ctx_, row_;
     CacheType type_;
-    std::vector<float> f32_;      // [n_layer, n_ctx, row] (type f32)
-    std::vector<uint16_t> bf16_;  // [n_layer, n_ctx, row] (type bf16)
+    // [n_layer, n_ctx, row], one of the two by type; in 2 MiB pages where the system allows (decode reads the
+    // whole cache every token: bench_attention's huge:0/1 rows measure the difference)
+    std::vector<float, HugePageAllocator<float>> f32_;
+    std::vector<uint16_t, HugePageAllocator<uint16_t>> bf16_;
 };
 
 // Tokens for one forward call. Token i sits at position pos[i] of sequence cache[i] and attends to positions
