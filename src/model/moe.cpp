@@ -109,8 +109,9 @@ RouteMargins route_token(const RouterParams& p, const float* logits, float* tmp,
 void swiglu_ffn(const MatRef& w_gate, const MatRef& w_up, const MatRef& w_down, const float* xb, int64_t n,
                 int64_t d, float* gate, float* up, float* out) {
     const int64_t ff = w_gate.rows;
-    matmul(w_gate, xb, d, n, gate, ff);
-    matmul(w_up, xb, d, n, up, ff);
+    // gate and up in one pass, x quantised once
+    const MatmulJob jobs[] = {{w_gate, xb, d, n, gate, ff}, {w_up, xb, d, n, up, ff}};
+    matmul_batch(jobs, 2);
     parallel_for(n, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; t++) silu_mul(gate + t * ff, gate + t * ff, up + t * ff, ff);
     });
