@@ -8,6 +8,11 @@
 //
 // Output: Google Benchmark's table; the "GB/s" column is decimal gigabytes per second summed over the threads
 // (bytes read by all threads / wall time). Run: build/bin/bench_membw [--benchmark_filter=avx512]
+//
+// With R1_MEMBW_FILE=PATH (a file of at least 512 MiB, e.g. a model, already in the page cache: run twice),
+// two more rows read the file's first 512 MiB with the AVX-512 kernel through two mappings: file_pmd maps it
+// as r1 maps model files (base/mapped_file.h: at a 2 MiB-aligned address, MADV_HUGEPAGE, so 2 MiB page-cache
+// folios get one page-table entry each), file_pte 4 KiB off that alignment (512 entries per 2 MiB).
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
@@ -15,6 +20,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/mapped_file.h"
 
 namespace {
 
@@ -108,10 +119,65 @@ void BM_membw_read_avx512(benchmark::State& state) {
     run_read(state, sum_avx512, __builtin_cpu_supports("avx512f"));
 }
 
+const char* membw_file() {
+    return std::getenv("R1_MEMBW_FILE");
+}
+
+// The file mapped 4 KiB past a 2 MiB boundary (never unmapped: it lives as long as the benchmark process).
+const uint8_t* misaligned_mapping(const char* path, size_t bytes) {
+    constexpr size_t kAlign = size_t{2} << 20;
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    void* reserved = ::mmap(nullptr, bytes + 2 * kAlign, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reserved == MAP_FAILED) {
+        ::close(fd);
+        return nullptr;
+    }
+    const uintptr_t at =
+        ((reinterpret_cast<uintptr_t>(reserved) + kAlign - 1) & ~(uintptr_t{kAlign} - 1)) + 4096;
+    void* p = ::mmap(reinterpret_cast<void*>(at), bytes, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+    ::close(fd);
+    return p == MAP_FAILED ? nullptr : static_cast<const uint8_t*>(p);
+}
+
+void run_file(benchmark::State& state, bool pmd) {
+    const char* path = membw_file();
+    if (!path) {
+        state.SkipWithError("set R1_MEMBW_FILE to a file of at least 512 MiB");
+        return;
+    }
+    if (!__builtin_cpu_supports("avx512f") || state.thread_index() >= kMaxThreads) {
+        state.SkipWithError("needs AVX-512 and at most 2 threads");
+        return;
+    }
+    static const r1::MappedFile* file = new r1::MappedFile(path);  // as r1 maps models (kept to the end)
+    static const uint8_t* pte = misaligned_mapping(path, kSliceBytes * kMaxThreads);
+    if (file->size() < kSliceBytes * kMaxThreads || !pte) {
+        state.SkipWithError("the file is smaller than 512 MiB, or could not be mapped");
+        return;
+    }
+    const uint8_t* slice =
+        (pmd ? file->data() : pte) + kSliceBytes * static_cast<size_t>(state.thread_index());
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(sum_avx512(slice, kSliceBytes));
+    }
+    state.counters["GB/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kSliceBytes / 1e9,
+                                                benchmark::Counter::kIsRate);
+}
+
+void BM_membw_file_pmd(benchmark::State& state) {
+    run_file(state, true);
+}
+void BM_membw_file_pte(benchmark::State& state) {
+    run_file(state, false);
+}
+
 // Wall time, not CPU time: bandwidth is bytes per second of real time.
 BENCHMARK(BM_membw_read_portable)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_membw_read_avx2)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_membw_read_avx512)->Threads(1)->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_membw_file_pmd)->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_membw_file_pte)->Threads(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
