@@ -7,46 +7,14 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "base/error.h"
+#include "base/huge_pages.h"
 
 namespace r1 {
-namespace {
-
-// Maps the file read-only at an address aligned to 2 MiB, so file offset k * 2 MiB lands on a 2 MiB boundary
-// and the kernel can map whole 2 MiB page-cache folios with one page-table entry (FilePmdMapped in
-// /proc/PID/smaps) instead of 512. MADV_HUGEPAGE asks it to read the file into such folios in the first
-// place (Linux with large folios on the filesystem, e.g. ext4 or XFS on 6.x; elsewhere it changes nothing).
-// Decode streams every weight once per token: a 2 MiB mapping keeps the hardware prefetcher running across
-// what would be 4 KiB page boundaries and needs one TLB entry per 2 MiB (bench_membw, file_pmd vs file_pte).
-void* map_aligned(int fd, size_t size) {
-    constexpr size_t kAlign = size_t{2} << 20;
-    // reserve size + 2 MiB of address space, place the file at the first aligned address inside it, and
-    // give back the rest
-    void* reserved =
-        ::mmap(nullptr, size + kAlign, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (reserved == MAP_FAILED) return ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    const uintptr_t start = reinterpret_cast<uintptr_t>(reserved), end = start + size + kAlign;
-    const uintptr_t at = (start + kAlign - 1) & ~(uintptr_t{kAlign} - 1);
-    void* p = ::mmap(reinterpret_cast<void*>(at), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
-    if (p == MAP_FAILED) {
-        const int e = errno;
-        ::munmap(reserved, size + kAlign);
-        errno = e;
-        return MAP_FAILED;
-    }
-    if (at > start) ::munmap(reserved, at - start);
-    const uintptr_t mapped_end = (at + size + 4095) & ~uintptr_t{4095};
-    if (end > mapped_end) ::munmap(reinterpret_cast<void*>(mapped_end), end - mapped_end);
-    ::madvise(p, size, MADV_HUGEPAGE);  // a hint: fails harmlessly where unsupported
-    return p;
-}
-
-}  // namespace
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -63,7 +31,11 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     }
     size_ = static_cast<size_t>(st.st_size);
     if (size_ > 0) {
-        void* p = map_aligned(fd, size_);
+        // At a 2 MiB-aligned address with MADV_HUGEPAGE, so that the kernel can read the file into 2 MiB
+        // page-cache folios and map each with one page-table entry (FilePmdMapped in /proc/PID/smaps) instead
+        // of 512 (Linux with large folios on the filesystem, e.g. ext4 or XFS on 6.x; elsewhere it changes
+        // nothing). Decode streams every weight once per token (bench_membw: file_pmd vs file_pte).
+        void* p = huge_pages::map_aligned(size_, PROT_READ, MAP_PRIVATE, fd);
         if (p == MAP_FAILED) {
             int e = errno;
             ::close(fd);
