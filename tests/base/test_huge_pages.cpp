@@ -3,7 +3,13 @@
 #include <cstdint>
 #include <vector>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
 #include "base/huge_pages.h"
+#include "base/mapped_file.h"
 
 namespace r1 {
 namespace {
@@ -31,6 +37,20 @@ TEST(HugePageAllocator, RoundsToWholeHugePages) {
     EXPECT_EQ(huge_pages::rounded(1), huge_pages::kHugePage);
     EXPECT_EQ(huge_pages::rounded(huge_pages::kHugePage), huge_pages::kHugePage);
     EXPECT_EQ(huge_pages::rounded(huge_pages::kHugePage + 1), 2 * huge_pages::kHugePage);
+}
+
+TEST(MappedFile, MapsTheFileOnA2MiBBoundaryWithItsContents) {
+    const std::string path = ::testing::TempDir() + "r1_mapped_" + std::to_string(::getpid()) + ".bin";
+    std::string bytes(3 * 1000 * 1000 + 17, '\0');  // not a whole number of pages
+    for (size_t i = 0; i < bytes.size(); i++) bytes[i] = static_cast<char>(i * 131 + 7);
+    write_file_atomic(path, bytes.data(), bytes.size());
+    {
+        MappedFile f(path);
+        ASSERT_EQ(f.size(), bytes.size());
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(f.data()) % huge_pages::kHugePage, 0u);
+        EXPECT_EQ(std::string(reinterpret_cast<const char*>(f.data()), f.size()), bytes);
+    }
+    std::remove(path.c_str());
 }
 
 }  // namespace
