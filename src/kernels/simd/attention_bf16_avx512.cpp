@@ -7,7 +7,7 @@
 //   weighted sum: vdpbf16ps pairs adjacent elements, so it needs two KEYS per 32-bit lane: rows j and j+1
 //                 are interleaved with unpacklo/hi_epi16 (which permutes the columns within each 128-bit
 //                 lane; undone once per tile) and multiplied by the pair (p_j, p_j+1) rounded to bf16.
-//                 A tile is 4 queries x 64 columns over a block of keys; keys pair from the block start.
+//                 A tile is 6 queries x 64 columns over a block of keys; keys pair from the block start.
 // Rounding: vdpbf16ps rounds to nearest even and flushes denormals; the weights p are rounded to bf16
 // (relative error up to 2^-8), as DeepSeek's reference runs its attention in bf16.
 #include <immintrin.h>
@@ -26,7 +26,10 @@
 namespace r1::simd::avx512 {
 namespace {
 
-constexpr int64_t kKeyBlock = 64;  // keys per block (even: pairs start at even offsets from the block start)
+constexpr int64_t kKeyBlock = 64;
+// Queries per weighted-sum tile: 6 x 64 columns keep 24 accumulators, 4 unpacked row pairs and a broadcast
+// weight in 29 of the 32 registers, and every unpacked pair of rows feeds 24 dot products instead of 16.
+constexpr int64_t kSumQueries = 6;  // keys per block (even: pairs start at even offsets from the block start)
 
 R1_AVX512_INLINE __m512bh load_bh(const uint16_t* p, __mmask32 m) {
     return reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, p));
@@ -176,7 +179,7 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
                             int64_t ldv, int64_t d, float* o, int64_t ldo) {
     for (int64_t t = 0; t < nq; t++) std::fill(o + t * ldo, o + t * ldo + d, 0.0f);
     constexpr int64_t ldw = kKeyBlock / 2;
-    alignas(64) uint32_t w[4 * ldw];  // 4 queries' weights of one key block, as bf16 pairs
+    alignas(64) uint32_t w[kSumQueries * ldw];  // a group's weights of one key block, as bf16 pairs
     for (int64_t j0 = 0; j0 < max_len; j0 += kKeyBlock) {
         const int64_t nk = std::min(max_len - j0, kKeyBlock);
         Prefetch pf;
@@ -184,11 +187,11 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
             pf.p = reinterpret_cast<const char*>(v + (j0 + nk) * ldv);
             pf.end =
                 reinterpret_cast<const char*>(v + (j0 + nk + std::min(max_len - j0 - nk, kKeyBlock)) * ldv);
-            const int64_t tiles = (nq + 3) / 4 * ((d + 63) / 64);
+            const int64_t tiles = (nq + kSumQueries - 1) / kSumQueries * ((d + 63) / 64);
             pf.per_tile = ((pf.end - pf.p) / 64 + tiles - 1) / tiles;
         }
-        for (int64_t t = 0; t < nq; t += 4) {
-            const int64_t n4 = std::min<int64_t>(4, nq - t);
+        for (int64_t t = 0; t < nq; t += kSumQueries) {
+            const int64_t n4 = std::min<int64_t>(kSumQueries, nq - t);
             for (int64_t a = 0; a < n4; a++) {  // 32 weights -> 16 pairs (zeros past nk)
                 const float* pa = p + (t + a) * ldp + j0;
                 for (int64_t j = 0; j < nk; j += 32) {
@@ -205,6 +208,12 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
             const uint16_t* vb = v + j0 * ldv;
             float* ot = o + t * ldo;
             switch (n4) {
+                case 6:
+                    wsum_rows<6>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
+                    break;
+                case 5:
+                    wsum_rows<5>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
+                    break;
                 case 4:
                     wsum_rows<4>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
                     break;
