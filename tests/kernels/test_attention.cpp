@@ -114,7 +114,7 @@ TEST_P(AttentionAtLevel, Bf16ScoresAndWeightedSumMatchPlainLoops) {
         int64_t d, dv;
     };
     for (const Dims dims : {Dims{12, 20}, Dims{31, 33}, Dims{64, 100}, Dims{132, 80}, Dims{576, 512}})
-        for (int64_t nq : {1, 3, 4, 7})
+        for (int64_t nq : {1, 2, 3, 4, 5, 6, 7, 13, 16})
             for (int64_t nk : {1, 5, 33, 70, 131}) {
                 const int64_t d = dims.d, dv = dims.dv, ldq = d + 16, ldk = d + 26, ldv = dv + 10,
                               lds = nk + 3, ldo = dv + 6;
