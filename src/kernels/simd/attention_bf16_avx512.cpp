@@ -141,6 +141,13 @@ R1_AVX512_INLINE void wsum_rows(const uint32_t* w, int64_t ldw, const uint16_t* 
         wsum_tile<NQ, 1>(w, ldw, v + i, ldv, nk, o + i, ldo, m, pf);
 }
 
+// wsum_rows<nq> for a group of nq (one of Ns) queries.
+template <int... Ns>
+void wsum_rows_n(int64_t nq, const uint32_t* w, int64_t ldw, const uint16_t* v, int64_t ldv, int64_t d,
+                 int64_t nk, float* o, int64_t ldo, Prefetch& pf) {
+    ((nq == Ns ? wsum_rows<Ns>(w, ldw, v, ldv, d, nk, o, ldo, pf) : void()), ...);
+}
+
 }  // namespace
 
 void attn_scores_bf16(const uint16_t* q, int64_t ldq, int64_t nq, const uint16_t* k, int64_t ldk, int64_t nk,
@@ -191,8 +198,9 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
             pf.per_tile = ((pf.end - pf.p) / 64 + tiles - 1) / tiles;
         }
         for (int64_t t = 0; t < nq; t += kSumQueries) {
-            const int64_t n4 = std::min<int64_t>(kSumQueries, nq - t);
-            for (int64_t a = 0; a < n4; a++) {  // 32 weights -> 16 pairs (zeros past nk)
+            const int64_t n4 =
+                std::min<int64_t>(kSumQueries, nq - t);  // (wsum_rows_n lists 1 .. kSumQueries)
+            for (int64_t a = 0; a < n4; a++) {           // 32 weights -> 16 pairs (zeros past nk)
                 const float* pa = p + (t + a) * ldp + j0;
                 for (int64_t j = 0; j < nk; j += 32) {
                     const int64_t r = nk - j;
@@ -207,26 +215,7 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
             }
             const uint16_t* vb = v + j0 * ldv;
             float* ot = o + t * ldo;
-            switch (n4) {
-                case 6:
-                    wsum_rows<6>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
-                    break;
-                case 5:
-                    wsum_rows<5>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
-                    break;
-                case 4:
-                    wsum_rows<4>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
-                    break;
-                case 3:
-                    wsum_rows<3>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
-                    break;
-                case 2:
-                    wsum_rows<2>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
-                    break;
-                default:
-                    wsum_rows<1>(w, ldw, vb, ldv, d, nk, ot, ldo, pf);
-                    break;
-            }
+            wsum_rows_n<1, 2, 3, 4, 5, 6>(n4, w, ldw, vb, ldv, d, nk, ot, ldo, pf);
         }
     }
 }
