@@ -26,10 +26,10 @@
 namespace r1::simd::avx512 {
 namespace {
 
-constexpr int64_t kKeyBlock = 64;
+constexpr int64_t kKeyBlock = 64;  // keys per block (even: pairs start at even offsets from the block start)
 // Queries per weighted-sum tile: 6 x 64 columns keep 24 accumulators, 4 unpacked row pairs and a broadcast
 // weight in 29 of the 32 registers, and every unpacked pair of rows feeds 24 dot products instead of 16.
-constexpr int64_t kSumQueries = 6;  // keys per block (even: pairs start at even offsets from the block start)
+constexpr int64_t kSumQueries = 6;
 
 R1_AVX512_INLINE __m512bh load_bh(const uint16_t* p, __mmask32 m) {
     return reinterpret_cast<__m512bh>(_mm512_maskz_loadu_epi16(m, p));
@@ -198,9 +198,8 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
             pf.per_tile = ((pf.end - pf.p) / 64 + tiles - 1) / tiles;
         }
         for (int64_t t = 0; t < nq; t += kSumQueries) {
-            const int64_t n4 =
-                std::min<int64_t>(kSumQueries, nq - t);  // (wsum_rows_n lists 1 .. kSumQueries)
-            for (int64_t a = 0; a < n4; a++) {           // 32 weights -> 16 pairs (zeros past nk)
+            const int64_t ng = std::min<int64_t>(kSumQueries, nq - t);  // queries in this group
+            for (int64_t a = 0; a < ng; a++) {  // 32 weights -> 16 pairs (zeros past nk)
                 const float* pa = p + (t + a) * ldp + j0;
                 for (int64_t j = 0; j < nk; j += 32) {
                     const int64_t r = nk - j;
@@ -215,7 +214,8 @@ void attn_weighted_sum_bf16(const float* p, int64_t ldp, int64_t nq, int64_t max
             }
             const uint16_t* vb = v + j0 * ldv;
             float* ot = o + t * ldo;
-            wsum_rows_n<1, 2, 3, 4, 5, 6>(n4, w, ldw, vb, ldv, d, nk, ot, ldo, pf);
+            static_assert(kSumQueries == 6, "wsum_rows_n below lists the group sizes 1 .. kSumQueries");
+            wsum_rows_n<1, 2, 3, 4, 5, 6>(ng, w, ldw, vb, ldv, d, nk, ot, ldo, pf);
         }
     }
 }
