@@ -55,16 +55,23 @@ void rms_norm_rows(float* y, int64_t ldy, const float* x, int64_t ldx, const flo
 }
 
 R1_CLONES void silu_mul(float* out, const float* gate, const float* up, int64_t n) {
+    // sigmoid(g) from e = exp(-|g|) in (0, 1], which exp_nonpos computes in vector registers (std::exp
+    // is a libm call per element): 1 / (1 + e) for g >= 0, e / (1 + e) below. NaN g gives e = 0 and a NaN
+    // product, as std::exp would.
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) {
-        float g = gate[i];
-        out[i] = g / (1.0f + std::exp(-g)) * up[i];
+        const float g = gate[i];
+        const float e = exp_nonpos(-std::fabs(g));
+        out[i] = g * ((g >= 0.0f ? 1.0f : e) / (1.0f + e)) * up[i];
     }
 }
 
 R1_CLONES float exp_shifted_inplace(float* x, int64_t n, float* max_out) {
+    // (a max reduction vectorises only under omp simd: NaN makes max order-dependent, and the NaN test
+    // below decides those rows anyway)
     float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+#pragma omp simd reduction(max : mx)
+    for (int64_t i = 0; i < n; i++) mx = std::max(mx, x[i]);
     // NaN or +inf anywhere poisons the row (as std::exp would): flagged with integer tests, which vectorise
     int32_t bad = 0;
     float sum = 0;

@@ -79,6 +79,23 @@ TEST(Ops, SiluMulAndSoftmax) {
         EXPECT_NEAR(esum, sum, 1e-5 * sum);
         for (int64_t i = 0; i < n; i++) EXPECT_NEAR(e[i], std::exp(x[i] - mx), 1e-6);
     }
+    // silu at the ends of the range (both branches of the vectorised sigmoid) and at +-inf and NaN
+    {
+        const std::vector<float> g = {-200.0f, -87.5f,   -30.0f,    -1e-3f, -0.0f, 0.0f, 1e-3f, 30.0f, 88.0f,
+                                      200.0f,  INFINITY, -INFINITY, NAN,    -NAN,  3.0f, -3.0f, 0.5f};
+        const std::vector<float> u(g.size(), 1.5f);
+        std::vector<float> out(g.size());
+        silu_mul(out.data(), g.data(), u.data(), static_cast<int64_t>(g.size()));
+        for (size_t i = 0; i < g.size(); i++) {
+            const double gd = g[i], ref = gd / (1.0 + std::exp(-gd)) * 1.5;
+            if (std::isnan(ref))
+                EXPECT_TRUE(std::isnan(out[i])) << g[i];
+            else if (std::isinf(ref))
+                EXPECT_EQ(out[i], ref) << g[i];
+            else
+                EXPECT_NEAR(out[i], ref, 1e-6 * (1 + std::fabs(ref))) << g[i];
+        }
+    }
     // -inf entries get probability 0; a NaN poisons the row rather than disappearing.
     std::vector<float> m = {0.0f, -INFINITY, 1.0f};
     softmax_inplace(m.data(), 3);
