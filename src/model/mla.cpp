@@ -161,11 +161,16 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                 const int64_t t = toks[g1], kv = ch.pos[t] + 1;
                 const int64_t blocks = (kv + kMlaKeyBlock - 1) / kMlaKeyBlock;
                 if (g1 > g0 && used + blocks * D.H * part_head > cap) break;
-                // few blocks: split the heads too, so that every thread has work
-                int64_t nh = blocks >= s.n_threads ? D.H : (D.H + s.n_threads - 1) / s.n_threads;
-                nh = std::max<int64_t>(1, std::min(nh, s.score_block / std::min(kv, kMlaKeyBlock)));
+                // The threads take items in turn. Whole blocks (all heads) come in a multiple of the thread
+                // count; the blocks left over (all of them when there are fewer blocks than threads) are
+                // split by heads into one item per thread, so that no thread computes a whole block more
+                // than another.
+                const int64_t whole = blocks - blocks % s.n_threads;
+                const int64_t max_nh = std::max<int64_t>(1, s.score_block / std::min(kv, kMlaKeyBlock));
                 s.mla_first[static_cast<size_t>(g1 - g0)] = static_cast<int32_t>(s.mla_items.size());
-                for (int64_t k0 = 0; k0 < kv; k0 += kMlaKeyBlock)
+                for (int64_t b = 0, k0 = 0; k0 < kv; b++, k0 += kMlaKeyBlock) {
+                    const int64_t nh =
+                        std::min(max_nh, b < whole ? D.H : (D.H + s.n_threads - 1) / s.n_threads);
                     for (int64_t h = 0; h < D.H; h += nh) {
                         const int64_t hn = std::min(nh, D.H - h);
                         s.mla_items.push_back({static_cast<int32_t>(t), static_cast<int32_t>(h),
@@ -173,6 +178,7 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                                                static_cast<int32_t>(std::min(kv, k0 + kMlaKeyBlock)), used});
                         used += hn * part_head;
                     }
+                }
             }
             R1_ASSERT(used <= cap, "MLA partials need %lld floats, scratch holds %lld",
                       static_cast<long long>(used), static_cast<long long>(cap));
