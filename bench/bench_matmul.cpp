@@ -9,6 +9,11 @@
 //   experts/<type>/<calls|batch>/threads:N  one token through 12 matrices of 1408 x 2048 (the gate and up of
 //                                     six DeepSeek-V3-shaped experts): 12 matmul() calls, or one
 //                                     matmul_batch(). Counter GB/s as for matvec.
+//   heads/<type>/<absorb|values>/<calls|batch>/threads:N  MLA decode's per-head products of one token: 16
+//                                     heads of W^UK^T [512, 128] (absorb) or W^UV [128, 512] (values), one
+//                                     matmul() per head with the heads shared out by parallel_for, or one
+//                                     matmul_batch() of 16 jobs. Weights from DRAM; counter GB/s as for
+//                                     matvec.
 // Set R1_SIMD=scalar|avx2|avx512 to compare levels. Side-by-side numbers against ggml: bench/ggml-compare/.
 #include <benchmark/benchmark.h>
 
@@ -104,6 +109,44 @@ void experts(benchmark::State& state, DType type, bool batched, int threads) {
     state.SetLabel(simd_level_name());
 }
 
+// MLA decode's per-head products for one token, 16 heads: `calls` shares 16 matmul() calls out with
+// parallel_for, `batch` makes them one matmul_batch (as mla.cpp does).
+void heads(benchmark::State& state, DType type, bool absorb, bool batched, int threads) {
+    set_num_threads(threads);
+    constexpr int64_t H = 16;
+    const int64_t rows = absorb ? 512 : 128, cols = absorb ? 128 : 512;
+    const size_t rb = row_bytes(type, cols), head_bytes = rb * static_cast<size_t>(rows);
+    const int copies = static_cast<int>((size_t{256} << 20) / (head_bytes * H) + 1);  // from DRAM
+    const std::vector<uint8_t> w = make_weights(type, rows * H, cols, copies);
+    std::vector<float> x(static_cast<size_t>(H * cols)), y(static_cast<size_t>(H * rows));
+    Rng rng(4);
+    for (auto& f : x) f = rng.normal();
+    int c = 0;
+    for (auto _ : state) {
+        const uint8_t* base = w.data() + static_cast<size_t>(c) * H * head_bytes;
+        if (batched) {
+            MatmulJob jobs[H];
+            for (int64_t h = 0; h < H; h++) {
+                const MatRef m{type, rows, cols, base + static_cast<size_t>(h) * head_bytes, rb};
+                jobs[h] = {m, x.data() + h * cols, cols, 1, y.data() + h * rows, rows};
+            }
+            matmul_batch(jobs, H);
+        } else
+            parallel_for(H, [&](int64_t h0, int64_t h1) {
+                for (int64_t h = h0; h < h1; h++) {
+                    const MatRef m{type, rows, cols, base + static_cast<size_t>(h) * head_bytes, rb};
+                    matvec(m, x.data() + h * cols, y.data() + h * rows);
+                }
+            });
+        benchmark::DoNotOptimize(y.data());
+        c = (c + 1) % copies;
+    }
+    state.counters["GB/s"] = benchmark::Counter(
+        static_cast<double>(state.iterations()) * static_cast<double>(head_bytes * H) / 1e9,
+        benchmark::Counter::kIsRate);
+    state.SetLabel(simd_level_name());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +163,17 @@ int main(int argc, char** argv) {
                     ->Unit(benchmark::kMicrosecond)
                     ->MinTime(0.3);
             }
+        for (DType t : {DType::Q8_0, DType::F16})
+            for (bool absorb : {true, false})
+                for (bool batched : {false, true}) {
+                    std::string name = std::string("heads/") + dtype_name(t) +
+                                       (absorb ? "/absorb" : "/values") + (batched ? "/batch" : "/calls") +
+                                       "/threads:" + std::to_string(threads);
+                    benchmark::RegisterBenchmark(name.c_str(), heads, t, absorb, batched, threads)
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMicrosecond)
+                        ->MinTime(0.3);
+                }
         for (DType t : {DType::Q4_K, DType::Q6_K, DType::Q8_0, DType::Q4_0, DType::Q5_K, DType::F16})
             for (int64_t n : {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{8}, int64_t{16}}) {
                 const Shape sh = kShapes[1];

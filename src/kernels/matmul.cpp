@@ -21,6 +21,8 @@ using simd::ActKind;
 
 // Below this many multiply-adds a call runs on one thread (starting a parallel region costs a few µs).
 constexpr int64_t kMinParallelWork = 1 << 16;
+// matmul_batch without the fused path: jobs up to this many multiply-adds each are shared out whole.
+constexpr int64_t kSmallJob = 1 << 18;
 
 // A 64-byte aligned buffer that grows and is never shrunk: one per calling thread, so steady-state calls
 // do not allocate.
@@ -241,8 +243,19 @@ void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
         if (a.n > kBatchMaxTokens || a.n > simd::avx512::kFTileMaxTokens) fused = false;
     }
     if (!fused) {
-        for (int64_t j = 0; j < n_jobs; j++)
-            matmul(jobs[j].w, jobs[j].x, jobs[j].ldx, jobs[j].n, jobs[j].y, jobs[j].ldy);
+        // Many small products (per-head matrices) are shared out whole among the threads, each then
+        // running single-threaded; larger ones are each split across the threads by matmul().
+        bool small = n_jobs > 1;
+        for (int64_t j = 0; j < n_jobs && small; j++)
+            small = jobs[j].w.rows * jobs[j].w.cols * jobs[j].n <= kSmallJob;
+        auto run = [&](int64_t j0, int64_t j1) {
+            for (int64_t j = j0; j < j1; j++)
+                matmul(jobs[j].w, jobs[j].x, jobs[j].ldx, jobs[j].n, jobs[j].y, jobs[j].ldy);
+        };
+        if (small)
+            parallel_for(n_jobs, run);
+        else
+            run(0, n_jobs);
         return;
     }
     // Activations: one quantised copy per distinct (x, ldx, n, K, partner format), packed in one buffer.
@@ -271,13 +284,12 @@ void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
         s.ldx = a.ldx;
         if (s.kind == ActKind::F32) continue;
         s.stride = s.kind == ActKind::A8 ? simd::A8Layout(s.K).stride : simd::K8Layout(s.K).stride;
-        int64_t same = -1;
-        for (int64_t i = 0; i < j && same < 0; i++) {
-            const simd::Acts& o = acts[static_cast<size_t>(i)];
-            if (o.kind == s.kind && o.x == s.x && o.ldx == s.ldx && o.n == s.n && o.K == s.K) same = i;
-        }
-        if (same >= 0) {
-            offset[static_cast<size_t>(j)] = offset[static_cast<size_t>(same)];
+        // (only the previous job is compared: callers put the jobs that share X next to each other, and a
+        // search of all earlier jobs would cost n_jobs^2 for the thousands of per-head jobs of a long chunk)
+        const simd::Acts* prev = j > 0 ? &acts[static_cast<size_t>(j - 1)] : nullptr;
+        if (prev && prev->kind == s.kind && prev->x == s.x && prev->ldx == s.ldx && prev->n == s.n &&
+            prev->K == s.K) {
+            offset[static_cast<size_t>(j)] = offset[static_cast<size_t>(j - 1)];
         } else {
             owner[static_cast<size_t>(j)] = 1;
             offset[static_cast<size_t>(j)] = bytes;
@@ -309,9 +321,22 @@ void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
         first_chunk[static_cast<size_t>(j + 1)] =
             first_chunk[static_cast<size_t>(j)] + (a.n == 0 ? 0 : (tiles + tpc - 1) / tpc);
     }
+    // Jobs whose matrices follow each other in memory (same layout; e.g. the heads of one tensor) form a
+    // run: each job's kernel is given the rows up to the end of its run, so its prefetches continue into
+    // the next matrix instead of stopping at the end of its own (the kernels bound prefetches by w.rows).
+    thread_local std::vector<int64_t> extent_storage;
+    std::vector<int64_t>& extent = extent_storage;
+    extent.assign(static_cast<size_t>(n_jobs), 0);
+    for (int64_t j = n_jobs - 1; j >= 0; j--) {
+        const MatRef &w = jobs[j].w, *next = j + 1 < n_jobs ? &jobs[j + 1].w : nullptr;
+        const bool joined = next && next->type == w.type && next->cols == w.cols &&
+                            next->row_stride == w.row_stride &&
+                            next->data == w.data + static_cast<size_t>(w.rows) * w.row_stride;
+        extent[static_cast<size_t>(j)] = w.rows + (joined ? extent[static_cast<size_t>(j + 1)] : 0);
+    }
     parallel_chunks(first_chunk.back(), [&](int64_t c0, int64_t c1) {
-        int64_t j = 0;
-        while (first_chunk[static_cast<size_t>(j + 1)] <= c0) j++;
+        // the job holding chunk c0: the last j with first_chunk[j] <= c0 and a non-empty range
+        int64_t j = std::upper_bound(first_chunk.begin(), first_chunk.end(), c0) - first_chunk.begin() - 1;
         for (int64_t c = c0; c < c1; j++) {
             const int64_t end = std::min(c1, first_chunk[static_cast<size_t>(j + 1)]);
             if (end <= c) continue;
@@ -321,10 +346,12 @@ void matmul_batch(const MatmulJob* jobs, int64_t n_jobs) {
             const int64_t r1 =
                 std::min(a.w.rows, (end - first_chunk[static_cast<size_t>(j)]) * rows_per_chunk);
             const simd::Acts& s = acts[static_cast<size_t>(j)];
+            MatRef w = a.w;  // rows [r0, r1) of this job; prefetches may look on to the end of its run
+            w.rows = extent[static_cast<size_t>(j)];
             if (s.kind != ActKind::F32)
-                simd::avx512::matmul_int(a.w, r0, r1, s, a.y, a.ldy);
+                simd::avx512::matmul_int(w, r0, r1, s, a.y, a.ldy);
             else
-                simd::avx512::matmul_f_tiles(a.w, r0, r1, s, a.y, a.ldy);
+                simd::avx512::matmul_f_tiles(w, r0, r1, s, a.y, a.ldy);
             c = end;
         }
     });

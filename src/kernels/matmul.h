@@ -58,8 +58,10 @@ inline void matvec(const MatRef& w, const float* x, float* y) {
 // bit for bit. At the AVX-512 level with at most kBatchMaxTokens tokens per job, the jobs' row chunks form
 // one work list (one parallel region instead of one per matrix: the threads do not wait for each other
 // between matrices, and the region's start-up cost is paid once; decode runs many small products, e.g. the
-// experts of a MoE layer), and jobs with the same X share one activation quantisation. Otherwise it calls
-// matmul() per job.
+// experts of a MoE layer), consecutive jobs with the same X share one activation quantisation, and the
+// prefetches of a job whose matrix ends where the next job's begins run on into it (per-head products).
+// Otherwise it calls matmul() per job: each split across the threads, or, when every job is small, whole jobs
+// shared out among them.
 struct MatmulJob {
     MatRef w;
     const float* x = nullptr;

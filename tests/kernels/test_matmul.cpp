@@ -371,6 +371,39 @@ TEST(Matmul, BatchEqualsOneCallPerMatrix) {
     set_num_threads(saved);
 }
 
+// Per-head products: the heads of one matrix as consecutive jobs, each with its own input (the kernels may
+// then prefetch on into the next head's rows). Each head's result equals matmul() on that head alone, bit for
+// bit, also when a head is not a whole number of tiles.
+TEST(Matmul, BatchOfHeadsOfOneMatrixEqualsOneCallPerHead) {
+    LevelGuard guard;
+    const int saved = num_threads();
+    const int64_t cols = 256, heads = 5;
+    for (DType type : {DType::Q8_0, DType::Q4_K, DType::Q5_0, DType::F16})
+        for (int64_t head_rows : {48, 40})
+            for (int threads : {1, 2})
+                for (SimdLevel lv : levels()) {
+                    set_simd_level(lv);
+                    set_num_threads(threads);
+                    const Weights w = make_weights(type, heads * head_rows, cols, 60);
+                    const std::vector<float> x = make_acts(heads, cols, cols, 61);
+                    std::vector<float> got(static_cast<size_t>(heads * head_rows), -1.0f), want = got;
+                    std::vector<MatmulJob> jobs;
+                    for (int64_t h = 0; h < heads; h++) {
+                        MatRef head = w.m;
+                        head.rows = head_rows;
+                        head.data = w.m.data + static_cast<size_t>(h * head_rows) * w.m.row_stride;
+                        jobs.push_back(
+                            {head, x.data() + h * cols, cols, 1, got.data() + h * head_rows, head_rows});
+                        matmul(head, x.data() + h * cols, cols, 1, want.data() + h * head_rows, head_rows);
+                    }
+                    matmul_batch(jobs.data(), heads);
+                    ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size() * 4), 0)
+                        << dtype_name(type) << " head rows " << head_rows << " threads " << threads << " "
+                        << simd_level_str(lv);
+                }
+    set_num_threads(saved);
+}
+
 TEST(Matmul, RejectsBadInput) {
     std::vector<uint8_t> data(1024);
     MatRef w{DType::I32, 4, 8, data.data(), 32};
