@@ -1,5 +1,7 @@
 #include "model/deepseek_weights.h"
 
+#include <cstring>
+
 #include "base/error.h"
 #include "base/log.h"
 #include "base/parallel.h"
@@ -7,12 +9,14 @@
 
 namespace r1 {
 
-const char* mla_layout_name(MlaLayout l) { return l == MlaLayout::Mla ? "mla (attn_k_b + attn_v_b)" : "legacy (attn_kv_b)"; }
+const char* mla_layout_name(MlaLayout l) {
+    return l == MlaLayout::Mla ? "mla (attn_k_b + attn_v_b)" : "legacy (attn_kv_b)";
+}
 
 namespace {
 
-// Transposes each head's [rows, cols] block of `src` into [cols, rows], stacked: [H*cols, rows]. Float sources
-// give f32; quantised ones Q8_0 when the new row length allows it (f32 otherwise).
+// Transposes each head's [rows, cols] block of `src` into [cols, rows], stacked: [H*cols, rows]. Float
+// sources give f32; quantised ones Q8_0 when the new row length allows it (f32 otherwise).
 MatRef transpose_heads(const HeadMatrices& src, int64_t n_head, std::vector<uint8_t>& storage) {
     const int64_t rows = src.rows, cols = src.all.cols;
     const bool quantized = dtype_info(src.all.type).block_size > 1;
@@ -29,9 +33,11 @@ MatRef transpose_heads(const HeadMatrices& src, int64_t n_head, std::vector<uint
         for (int64_t h = h0; h < h1; h++) {
             const MatRef m = src.head(h);
             for (int64_t r = 0; r < rows; r++)
-                dequantize_row(m.type, m.data + static_cast<size_t>(r) * m.row_stride, block.data() + r * cols, cols);
+                dequantize_row(m.type, m.data + static_cast<size_t>(r) * m.row_stride,
+                               block.data() + r * cols, cols);
             for (int64_t c = 0; c < cols; c++) {
-                for (int64_t r = 0; r < rows; r++) row[static_cast<size_t>(r)] = block[static_cast<size_t>(r * cols + c)];
+                for (int64_t r = 0; r < rows; r++)
+                    row[static_cast<size_t>(r)] = block[static_cast<size_t>(r * cols + c)];
                 quantize_row(out_type, row.data(),
                              storage.data() + static_cast<size_t>(h * cols + c) * out.row_stride, rows);
             }
@@ -40,8 +46,21 @@ MatRef transpose_heads(const HeadMatrices& src, int64_t n_head, std::vector<uint
     return out;
 }
 
+// The heads' rows of src, byte for byte, one head after another: [n_head * src.rows, cols].
+MatRef contiguous_heads(const HeadMatrices& src, int64_t n_head, std::vector<uint8_t>& storage) {
+    MatRef out = src.all;
+    out.rows = n_head * src.rows;
+    const size_t head_bytes = static_cast<size_t>(src.rows) * out.row_stride;
+    storage.resize(static_cast<size_t>(n_head) * head_bytes);
+    for (int64_t h = 0; h < n_head; h++)
+        std::memcpy(storage.data() + static_cast<size_t>(h) * head_bytes, src.head(h).data, head_bytes);
+    out.data = storage.data();
+    return out;
+}
+
 // A [E, rows, cols] expert stack, shape-checked, as one matrix view per expert.
-std::vector<MatRef> experts(const TensorSource& src, const std::string& name, int64_t e, int64_t rows, int64_t cols) {
+std::vector<MatRef> experts(const TensorSource& src, const std::string& name, int64_t e, int64_t rows,
+                            int64_t cols) {
     const TensorRef& t = src.require(name, {e, rows, cols});
     if (!matmul_supports(t.type))
         fail("%s: tensor '%s' has type %s, which the matmul kernels do not support", src.describe().c_str(),
@@ -64,16 +83,18 @@ DeepSeekWeights DeepSeekWeights::load(const TensorSource& src, const ModelConfig
     const bool has_kv_b = src.find("blk.0.attn_kv_b.weight") != nullptr;
     const bool has_k_b = src.find("blk.0.attn_k_b.weight") != nullptr;
     if (has_kv_b == has_k_b)
-        fail("%s: expected either attn_kv_b (legacy layout) or attn_k_b + attn_v_b (MLA layout) in layer 0, found %s",
-             src.describe().c_str(), has_kv_b ? "both" : "neither");
+        fail(
+            "%s: expected either attn_kv_b (legacy layout) or attn_k_b + attn_v_b (MLA layout) in layer 0, "
+            "found %s",
+            src.describe().c_str(), has_kv_b ? "both" : "neither");
     w.layout = has_k_b ? MlaLayout::Mla : MlaLayout::Legacy;
     const bool q_lora = c.q_lora_rank > 0;
     if (q_lora != (src.find("blk.0.attn_q_a.weight") != nullptr))
-        fail("%s: attention.q_lora_rank is %lld but tensor 'blk.0.attn_q_a.weight' is %s", src.describe().c_str(),
-             static_cast<long long>(c.q_lora_rank), q_lora ? "missing" : "present");
+        fail("%s: attention.q_lora_rank is %lld but tensor 'blk.0.attn_q_a.weight' is %s",
+             src.describe().c_str(), static_cast<long long>(c.q_lora_rank), q_lora ? "missing" : "present");
 
     w.layers.resize(static_cast<size_t>(c.n_layer));
-    w.derived.resize(static_cast<size_t>(c.n_layer));
+    w.derived.resize(static_cast<size_t>(2 * c.n_layer));
     int64_t n_bias = 0;
     for (int64_t i = 0; i < c.n_layer; i++) {
         auto& L = w.layers[static_cast<size_t>(i)];
@@ -88,11 +109,15 @@ DeepSeekWeights DeepSeekWeights::load(const TensorSource& src, const ModelConfig
         }
         L.wkv_a = src.matrix(p + "attn_kv_a_mqa.weight", kvl + rope, d);
         L.kv_a_norm = src.vector(p + "attn_kv_a_norm.weight", kvl);
+        std::vector<uint8_t>& transposed = w.derived[static_cast<size_t>(2 * i)];
+        std::vector<uint8_t>& values = w.derived[static_cast<size_t>(2 * i + 1)];
         if (w.layout == MlaLayout::Legacy) {
             L.wkv_b = src.matrix(p + "attn_kv_b.weight", H * (nope + v), kvl);
             L.wk_naive = {L.wkv_b, nope, nope + v, 0};
-            L.wv = {L.wkv_b, v, nope + v, nope};
-            L.wk_absorb = {transpose_heads(L.wk_naive, H, w.derived[static_cast<size_t>(i)]), kvl, kvl, 0};
+            L.wk_absorb = {transpose_heads(L.wk_naive, H, transposed), kvl, kvl, 0};
+            // W^UV rows copied out of attn_kv_b (where each head's sit between k_nope rows) into one
+            // contiguous [H * v, kv_lora] matrix, so decode reads the heads as one stream
+            L.wv = {contiguous_heads({L.wkv_b, v, nope + v, nope}, H, values), v, v, 0};
         } else {
             // ggml {nope, kv_lora, H} = [H, kv_lora, nope]; {kv_lora, v, H} = [H, v, kv_lora]
             const TensorRef& kb = src.require(p + "attn_k_b.weight", {H, kvl, nope});
@@ -102,7 +127,7 @@ DeepSeekWeights DeepSeekWeights::load(const TensorSource& src, const ModelConfig
             vb2.shape = {H * v, kvl};
             L.wk_absorb = {mat_of(kb2), kvl, kvl, 0};
             L.wv = {mat_of(vb2), v, v, 0};
-            L.wk_naive = {transpose_heads(L.wk_absorb, H, w.derived[static_cast<size_t>(i)]), nope, nope, 0};
+            L.wk_naive = {transpose_heads(L.wk_absorb, H, transposed), nope, nope, 0};
         }
         L.wo = src.matrix(p + "attn_output.weight", d, H * v);
         L.ffn_norm = src.vector(p + "ffn_norm.weight", d);

@@ -1,12 +1,14 @@
-// Weights of the DeepSeek-V2/V3/R1 architecture (GGUF `deepseek2`), as views into the file mapping plus the few
-// matrices derived at load. Which features a layer has comes from which tensors exist (q-LoRA, the selection
-// bias) and from the metadata (dense vs MoE layers) — never from sizes.
+// Weights of the DeepSeek-V2/V3/R1 architecture (GGUF `deepseek2`), as views into the file mapping plus the
+// few matrices derived at load. Which features a layer has comes from which tensors exist (q-LoRA, the
+// selection bias) and from the metadata (dense vs MoE layers) — never from sizes.
 //
 // The latent up-projection W^UKV is needed in two forms (spec §5.1, §6.1):
-//   naive    k_nope_h = W^UK_h c      [nope, kv_lora] per head        (prefill: decompress K once per position)
-//   absorbed q~_h = W^UK_h^T q_nope   [kv_lora, nope] per head        (decode: attend to the latent directly)
+//   naive    k_nope_h = W^UK_h c      [nope, kv_lora] per head   (prefill: decompress K once per position)
+//   absorbed q~_h = W^UK_h^T q_nope   [kv_lora, nope] per head   (decode: attend to the latent directly)
 // The legacy layout stores kv_b [H*(nope+v), kv_lora] (the naive form); the MLA layout stores attn_k_b
-// [H, kv_lora, nope] (the absorbed form) and attn_v_b [H, v, kv_lora]. The missing form is transposed at load.
+// [H, kv_lora, nope] (the absorbed form) and attn_v_b [H, v, kv_lora]. The missing form is transposed at
+// load, and the legacy layout's W^UV heads, which sit between the k_nope rows of kv_b, are copied out into
+// one contiguous matrix (decode then reads all heads as one stream).
 #pragma once
 
 #include <cstdint>
@@ -44,18 +46,18 @@ struct DeepSeekLayerWeights {
     HeadMatrices wk_naive;         // [nope, kv_lora] per head
     HeadMatrices wk_absorb;        // [kv_lora, nope] per head
     HeadMatrices wv;               // [v, kv_lora] per head
-    MatRef wkv_b;                  // legacy: the whole [H*(nope+v), kv_lora] (one matmul decompresses K and V)
+    MatRef wkv_b;                  // legacy: the whole [H*(nope+v), kv_lora] (one matmul decompresses K, V)
     MatRef wo;                     // [d, H*v]
     std::vector<float> ffn_norm;   // [d]
     // dense FFN (layers < n_dense_layers)
-    MatRef w_gate, w_up, w_down;   // [ff, d], [ff, d], [d, ff]
+    MatRef w_gate, w_up, w_down;  // [ff, d], [ff, d], [d, ff]
     // MoE
-    MatRef gate_inp;                 // [E, d] router
-    std::vector<float> exp_probs_b;  // [E] selection bias (empty: none)
-    std::vector<MatRef> gate_exps, up_exps;  // E x [moe_inter, d]   (slices of ffn_{gate,up}_exps [E, moe_inter, d])
-    std::vector<MatRef> down_exps;           // E x [d, moe_inter]   (slices of ffn_down_exps [E, d, moe_inter])
-    MatRef gate_shexp, up_shexp;     // [n_shared*moe_inter, d] (rows 0: no shared experts)
-    MatRef down_shexp;               // [d, n_shared*moe_inter]
+    MatRef gate_inp;                         // [E, d] router
+    std::vector<float> exp_probs_b;          // [E] selection bias (empty: none)
+    std::vector<MatRef> gate_exps, up_exps;  // E x [moe_inter, d]  (slices of ffn_{gate,up}_exps)
+    std::vector<MatRef> down_exps;           // E x [d, moe_inter]  (slices of ffn_down_exps)
+    MatRef gate_shexp, up_shexp;             // [n_shared*moe_inter, d] (rows 0: no shared experts)
+    MatRef down_shexp;                       // [d, n_shared*moe_inter]
     bool is_moe = false;
 };
 
@@ -65,8 +67,10 @@ struct DeepSeekWeights {
     MatRef output;                   // [V, d]
     MlaLayout layout = MlaLayout::Mla;
     std::vector<DeepSeekLayerWeights> layers;
-    std::vector<std::string> mtp_tensors;   // nextn (MTP) tensors present in the file, kept for later use
-    std::vector<std::vector<uint8_t>> derived;  // storage of the matrices transposed at load
+    std::vector<std::string> mtp_tensors;  // nextn (MTP) tensors present in the file, kept for later use
+    // storage of the matrices made at load, two per layer: [2i] the transposed per-head matrices (W^UK^T for
+    // the legacy layout, W^UK for the MLA one), [2i + 1] the legacy layout's contiguous W^UV heads
+    std::vector<std::vector<uint8_t>> derived;
 
     static DeepSeekWeights load(const TensorSource& src, const ModelConfig& c);
 };

@@ -138,19 +138,30 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
     // row is read once, not once per block of heads), and since the blocks are fixed the result does not
     // depend on the thread count or on which other tokens share the batch. Tokens run in groups whose
     // partials fit s.mla_part.
+    // The per-head products (W^UK_h^T, W^UV_h) of all tokens and heads run as one matmul_batch pass: the
+    // heads of each matrix lie one after another, so each thread streams its share as one run.
+    std::vector<MatmulJob>& jobs = s.mm_jobs;
     auto run_absorbed = [&](const int32_t* toks, int64_t n_toks) {
         const int64_t items_qt = n_toks * D.H;
-        parallel_for(items_qt, [&](int64_t i0, int64_t i1) {
-            for (int64_t i = i0; i < i1; i++) {
-                const int64_t t = toks[i / D.H], h = i % D.H;
-                const float* qh = s.q.data() + t * qd + h * D.qk;
-                float* qt = s.qt.data() + (t * D.H + h) * D.row;
-                matvec(L.wk_absorb.head(h), qh, qt);
-                std::copy_n(qh + D.nope, D.rope, qt + D.kvl);
-                if (ch.caches[t]->type() == CacheType::BF16)
-                    f32_to_bf16_row(qt, s.qt16.data() + (t * D.H + h) * D.row, D.row);
-            }
-        });
+        jobs.clear();
+        for (int64_t i = 0; i < items_qt; i++) {
+            const int64_t t = toks[i / D.H], h = i % D.H;
+            jobs.push_back({L.wk_absorb.head(h), s.q.data() + t * qd + h * D.qk, D.nope, 1,
+                            s.qt.data() + (t * D.H + h) * D.row, D.kvl});
+        }
+        matmul_batch(jobs.data(), items_qt);
+        parallel_for(
+            items_qt,
+            [&](int64_t i0, int64_t i1) {
+                for (int64_t i = i0; i < i1; i++) {
+                    const int64_t t = toks[i / D.H], h = i % D.H;
+                    float* qt = s.qt.data() + (t * D.H + h) * D.row;
+                    std::copy_n(s.q.data() + t * qd + h * D.qk + D.nope, D.rope, qt + D.kvl);
+                    if (ch.caches[t]->type() == CacheType::BF16)
+                        f32_to_bf16_row(qt, s.qt16.data() + (t * D.H + h) * D.row, D.row);
+                }
+            },
+            64);
         const int64_t part_head = D.kvl + 2;  // [z | m | l]
         const int64_t cap = static_cast<int64_t>(s.mla_part.size());
         for (int64_t g0 = 0; g0 < n_toks;) {
@@ -235,9 +246,16 @@ void mla_forward(const ModelConfig& c, const DeepSeekLayerWeights& L, int64_t la
                     for (const MlaPartItem* a = first; a < last; a++)
                         if (const float* p = head_part(*a))
                             axpy_f32(z, std::exp(p[D.kvl] - M) / Lsum, p, D.kvl);
-                    matvec(L.wv.head(h), z, s.att.data() + t * vd + h * D.v);
                 }
             });
+            const int64_t n_heads = (g1 - g0) * D.H;
+            jobs.clear();
+            for (int64_t i = 0; i < n_heads; i++) {
+                const int64_t t = toks[g0 + i / D.H], h = i % D.H;
+                jobs.push_back({L.wv.head(h), s.z.data() + (t * D.H + h) * D.kvl, D.kvl, 1,
+                                s.att.data() + t * vd + h * D.v, D.v});
+            }
+            matmul_batch(jobs.data(), n_heads);
             g0 = g1;
         }
     };
